@@ -1,0 +1,90 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+	"gatehouse/internal/store/storetest"
+)
+
+// env is a fresh Gatehouse for one scenario: temp DB, fake clock, cheap bcrypt.
+type env struct {
+	t   *testing.T
+	db  *store.DB
+	svc *Service
+	mu  sync.Mutex
+	now time.Time
+}
+
+const testPassword = "correct horse"
+
+func newEnv(t *testing.T) *env {
+	e := &env{t: t, db: storetest.Open(t), now: time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC)}
+	e.svc = New(Config{DB: e.db, Hasher: auth.NewHasher(4, 4), Now: e.clock})
+	return e
+}
+
+func (e *env) clock() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+
+func (e *env) advance(d time.Duration) { e.mu.Lock(); e.now = e.now.Add(d); e.mu.Unlock() }
+
+// setup creates the first SUPER_ADMIN and returns a context signed in as them.
+func (e *env) setup() context.Context {
+	e.t.Helper()
+	if _, err := e.svc.Setup(context.Background(), SetupInput{Organisation: "KW Group", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.signIn("mitch@kwgroup.uk")
+}
+
+func (e *env) signIn(email string) context.Context {
+	e.t.Helper()
+	_, tok, err := e.svc.SignIn(e.caller(""), SignInInput{Email: email, Password: testPassword})
+	if err != nil {
+		e.t.Fatalf("sign in %s: %v", email, err)
+	}
+	return e.caller(tok)
+}
+
+func (e *env) caller(token string) context.Context {
+	return WithCaller(context.Background(), Caller{Token: token, IP: "192.0.2.7", UserAgent: "test"})
+}
+
+// addUser stores a member of the admin tenancy directly.
+func (e *env) addUser(name string, role auth.Role, active bool) *store.User {
+	e.t.Helper()
+	hash, _ := e.svc.hasher.Hash(testPassword)
+	u := &store.User{Email: strings.ToLower(name) + "@kwgroup.uk", Name: name, Role: role, Active: active, TenantID: 1, DefaultTenantID: 1, CreatedAt: e.clock()}
+	err := e.db.Update(func(tx *store.Tx) error {
+		if err := tx.CreateUser(u, store.Credentials{PasswordHash: hash}); err != nil {
+			return err
+		}
+		return tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1})
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) events() []store.Event {
+	var out []store.Event
+	e.db.View(func(tx *store.Tx) (err error) { out, err = tx.RecentEvents(1<<20, nil); return })
+	return out
+}
+
+// wantCode fails unless err has the given code (and, for field errors, field).
+func wantCode(t *testing.T, what string, err error, code Code, field string) {
+	t.Helper()
+	if ErrorCode(err) != code {
+		t.Fatalf("%s: error %v (%s), want %s", what, err, ErrorCode(err), code)
+	}
+	if field != "" && AsError(err).Field != field {
+		t.Fatalf("%s: field %q, want %q", what, AsError(err).Field, field)
+	}
+}

@@ -1,0 +1,66 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error for the transports, which map it to their own
+// form in one place each.
+type Code string
+
+// The error codes.
+const (
+	Invalid         Code = "invalid"         // the input is wrong; Message says what to fix
+	Unauthenticated Code = "unauthenticated" // no valid session
+	Forbidden       Code = "forbidden"       // the caller's role may not do this
+	NotFound        Code = "not_found"
+	Conflict        Code = "conflict" // the state does not allow it (already set up, e-mail taken)
+	Internal        Code = "internal" // a fault of ours; details are logged, not shown
+)
+
+// Error is the only error type core returns to callers. Message is safe to
+// show a user; Field names the input field it is about, if any.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	return e.Message
+}
+
+func errorf(code Code, format string, a ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func fieldError(field, format string, a ...any) *Error {
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+var (
+	errSignedOut = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
+	errForbidden = &Error{Code: Forbidden, Message: "Your role does not allow this."}
+)
+
+// AsError returns err as an *Error; anything else becomes an Internal error
+// with a generic message, so internal details never reach a user.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "Something went wrong on our side. Please try again; if it keeps happening, check the Gatehouse log."}
+}
+
+// ErrorCode returns err's code, or "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return AsError(err).Code
+}

@@ -1,0 +1,129 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+)
+
+// ListUsersInput filters, sorts and pages the users list. Paging is keyset:
+// After and Before are the Next and Prev cursors of a previous page.
+type ListUsersInput struct {
+	Search string `json:"search"`
+	Role   string `json:"role"`   // "" or a role
+	Status string `json:"status"` // "", "active" or "inactive"
+	Sort   string `json:"sort"`   // "name" (default) or "email"
+	Desc   bool   `json:"desc"`
+	After  string `json:"after"`
+	Before string `json:"before"`
+	Limit  int    `json:"limit"` // 1–200, default 50
+}
+
+// UserRow is one line of the users list.
+type UserRow struct {
+	ID          uint64     `json:"id"`
+	Name        string     `json:"name"`
+	Email       string     `json:"email"`
+	Role        auth.Role  `json:"role"`
+	MFAEnabled  bool       `json:"mfaEnabled"`
+	Active      bool       `json:"active"`
+	LastLoginAt *time.Time `json:"lastLoginAt"`
+}
+
+// UserPage is one page of the users list.
+type UserPage struct {
+	Users []UserRow `json:"users"`
+	Next  string    `json:"next"`
+	Prev  string    `json:"prev"`
+}
+
+const maxSearchChars = 200
+
+// ListUsers returns a page of the current tenant's users.
+func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
+	a, err := s.require(ctx, auth.ManageUsers)
+	if err != nil {
+		return UserPage{}, err
+	}
+	q := store.DirectoryQuery{TenantID: a.tenant.ID, Search: in.Search, Desc: in.Desc, Limit: in.Limit}
+	if utf8.RuneCountInString(in.Search) > maxSearchChars {
+		return UserPage{}, fieldError("search", "Search for at most %d characters.", maxSearchChars)
+	}
+	if in.Role != "" {
+		if q.Role = auth.Role(in.Role); !q.Role.Valid() {
+			return UserPage{}, fieldError("role", "Choose one of the six roles.")
+		}
+	}
+	switch in.Status {
+	case "":
+	case "active", "inactive":
+		active := in.Status == "active"
+		q.Active = &active
+	default:
+		return UserPage{}, fieldError("status", "Choose Active or Inactive.")
+	}
+	switch in.Sort {
+	case "", "name":
+		q.Sort = store.SortByName
+	case "email":
+		q.Sort = store.SortByEmail
+	default:
+		return UserPage{}, fieldError("sort", "Sort by name or email.")
+	}
+	if in.Limit == 0 {
+		q.Limit = 50
+	} else if in.Limit < 1 || in.Limit > 200 {
+		return UserPage{}, fieldError("limit", "Ask for 1 to 200 users per page.")
+	}
+	if in.After != "" && in.Before != "" {
+		return UserPage{}, fieldError("cursor", "Give either a next or a previous page, not both.")
+	}
+	if q.After, err = decodeCursor(in.After); err != nil {
+		return UserPage{}, err
+	}
+	if q.Before, err = decodeCursor(in.Before); err != nil {
+		return UserPage{}, err
+	}
+	var page store.DirectoryPage
+	err = s.db.View(func(tx *store.Tx) (err error) {
+		page, err = tx.Directory(q)
+		return err
+	})
+	if errors.Is(err, store.ErrBadCursor) {
+		return UserPage{}, errBadCursor
+	}
+	if err != nil {
+		return UserPage{}, s.internal("list users", err)
+	}
+	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}
+	for i, r := range page.Rows {
+		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
+			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt)}
+	}
+	return out, nil
+}
+
+var errBadCursor = fieldError("cursor", "This page link is out of date or damaged. Start again from the first page.")
+
+func decodeCursor(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 1024 {
+		return nil, errBadCursor
+	}
+	return b, nil
+}
+
+func encodeCursor(b []byte) string {
+	if b == nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,101 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/auth"
+)
+
+func TestListUsersPermission(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	for _, r := range auth.Roles[1:] {
+		e.addUser(strings.ToLower(string(r)), r, true)
+	}
+	allowed := map[auth.Role]bool{auth.Admin: true, auth.Manager: true}
+	for _, r := range auth.Roles[1:] {
+		ctx := e.signIn(strings.ToLower(string(r)) + "@kwgroup.uk")
+		_, err := e.svc.ListUsers(ctx, ListUsersInput{})
+		if allowed[r] && err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
+		if !allowed[r] {
+			wantCode(t, string(r), err, Forbidden, "")
+		}
+	}
+	_, err := e.svc.ListUsers(context.Background(), ListUsersInput{})
+	wantCode(t, "no session", err, Unauthenticated, "")
+}
+
+func TestListUsersFiltersAndPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	for i := 0; i < 30; i++ {
+		e.addUser(fmt.Sprintf("Staff%02d", i), auth.Agent, i%3 != 0)
+	}
+	e.addUser("Emma", auth.Manager, true)
+
+	page, err := e.svc.ListUsers(ctx, ListUsersInput{Search: "STAFF1", Limit: 5})
+	if err != nil || len(page.Users) != 5 || page.Next == "" || page.Prev != "" {
+		t.Fatalf("first page: %d users, next %q prev %q, %v", len(page.Users), page.Next, page.Prev, err)
+	}
+	page2, err := e.svc.ListUsers(ctx, ListUsersInput{Search: "STAFF1", Limit: 5, After: page.Next})
+	if err != nil || len(page2.Users) != 5 || page2.Next != "" || page2.Prev == "" || page2.Users[0].Name != "Staff15" {
+		t.Fatalf("second page: %+v %v", page2, err)
+	}
+	back, _ := e.svc.ListUsers(ctx, ListUsersInput{Search: "STAFF1", Limit: 5, Before: page2.Prev})
+	if fmt.Sprint(back.Users) != fmt.Sprint(page.Users) {
+		t.Fatalf("Prev did not return the first page")
+	}
+	cases := []struct {
+		in   ListUsersInput
+		want int
+	}{
+		{ListUsersInput{Role: "MANAGER"}, 1},
+		{ListUsersInput{Status: "inactive"}, 10},
+		{ListUsersInput{Status: "active", Role: "AGENT"}, 20},
+		{ListUsersInput{Search: "kwgroup", Limit: 200}, 32},
+		{ListUsersInput{Search: "<script>"}, 0},
+	}
+	for _, c := range cases {
+		p, err := e.svc.ListUsers(ctx, c.in)
+		if err != nil || len(p.Users) != c.want {
+			t.Errorf("%+v: %d users, %v; want %d", c.in, len(p.Users), err, c.want)
+		}
+	}
+	p, _ := e.svc.ListUsers(ctx, ListUsersInput{Sort: "email", Desc: true, Limit: 1})
+	if p.Users[0].Name != "Staff29" {
+		t.Errorf("email descending starts with %q", p.Users[0].Name)
+	}
+	if p.Users[0].LastLoginAt != nil {
+		t.Errorf("a user who never signed in has a last login")
+	}
+}
+
+func TestListUsersRefusesBadInput(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	otherTenantCursor := encodeCursor(append(make([]byte, 7), 9, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 1))
+	cases := []struct {
+		name  string
+		in    ListUsersInput
+		field string
+	}{
+		{"unknown role", ListUsersInput{Role: "ROOT"}, "role"},
+		{"unknown status", ListUsersInput{Status: "deleted"}, "status"},
+		{"unknown sort", ListUsersInput{Sort: "password"}, "sort"},
+		{"limit 0 is default, 201 is not", ListUsersInput{Limit: 201}, "limit"},
+		{"negative limit", ListUsersInput{Limit: -1}, "limit"},
+		{"garbage cursor", ListUsersInput{After: "!!!"}, "cursor"},
+		{"another tenant's cursor", ListUsersInput{After: otherTenantCursor}, "cursor"},
+		{"both cursors", ListUsersInput{After: "AA", Before: "AA"}, "cursor"},
+		{"10 KB search", ListUsersInput{Search: strings.Repeat("x", 10240)}, "search"},
+	}
+	for _, c := range cases {
+		_, err := e.svc.ListUsers(ctx, c.in)
+		wantCode(t, c.name, err, Invalid, c.field)
+	}
+}

@@ -1,0 +1,61 @@
+package core
+
+import (
+	"time"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+)
+
+// UserView is a user as the API returns it: never a secret.
+type UserView struct {
+	ID            uint64     `json:"id"`
+	Email         string     `json:"email"`
+	Name          string     `json:"name"`
+	Role          auth.Role  `json:"role"`
+	Active        bool       `json:"active"`
+	MFAEnabled    bool       `json:"mfaEnabled"`
+	JobTitle      string     `json:"jobTitle"`
+	OfficeAddress string     `json:"officeAddress"`
+	Notes         string     `json:"notes"`
+	TenantID      uint64     `json:"tenantId"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	LastLoginAt   *time.Time `json:"lastLoginAt"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func viewUser(u *store.User) UserView {
+	return UserView{
+		ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Active: u.Active,
+		MFAEnabled: u.MFAEnabled, JobTitle: u.JobTitle, OfficeAddress: u.OfficeAddress,
+		Notes: u.Notes, TenantID: u.TenantID, CreatedAt: u.CreatedAt, LastLoginAt: optTime(u.LastLoginAt),
+	}
+}
+
+// TenantView is a tenant as the API returns it.
+type TenantView struct {
+	ID           uint64 `json:"id"`
+	Name         string `json:"name"`
+	AdminTenancy bool   `json:"adminTenancy"`
+}
+
+func viewTenant(t *store.Tenant) TenantView {
+	return TenantView{ID: t.ID, Name: t.Name, AdminTenancy: t.AdminTenancy}
+}
+
+// Me is the signed-in user, the tenant they act in, and what they may do.
+type Me struct {
+	User         UserView          `json:"user"`
+	Tenant       TenantView        `json:"tenant"`
+	Capabilities []auth.Capability `json:"capabilities"`
+}
+
+func viewMe(a *actor) Me {
+	return Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), Capabilities: auth.CapabilitiesOf(a.user.Role)}
+}

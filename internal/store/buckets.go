@@ -1,0 +1,27 @@
+package store
+
+// Bucket names, declared in one place. The suffix is the layout version of
+// that bucket: a change of layout gets a new name and a migration.
+var (
+	bucketMeta        = []byte("meta_v1")          // "schema" → uint64 schema version
+	bucketUsers       = []byte("users_v1")         // user id → User JSON
+	bucketUserEmail   = []byte("user_email_v1")    // lower(email) → user id
+	bucketCredentials = []byte("credentials_v1")   // user id → Credentials JSON (kept apart from profile data)
+	bucketTenants     = []byte("tenants_v1")       // tenant id → Tenant JSON
+	bucketTenantName  = []byte("tenant_name_v1")   // lower(name) → tenant id
+	bucketMembers     = []byte("members_v1")       // user id | tenant id → Membership JSON
+	bucketTenantUsers = []byte("tenant_users_v1")  // tenant id | user id → Membership JSON (reverse of members_v1)
+	bucketDirName     = []byte("dir_name_v1")      // tenant id | lower(name) 0 user id → directory row (non-shadow members only)
+	bucketDirEmail    = []byte("dir_email_v1")     // tenant id | lower(email) 0 user id → directory row
+	bucketSessions    = []byte("sessions_v1")      // sha256(token) → Session JSON
+	bucketUserSess    = []byte("user_sessions_v1") // user id | sha256(token) → empty
+	bucketSettings    = []byte("settings_v1")      // setting name → JSON
+	bucketAudit       = []byte("audit_v1")         // unix nanos | sequence → Event JSON
+)
+
+// allBuckets is every bucket of the current layout, for creation and checks.
+var allBuckets = [][]byte{
+	bucketMeta, bucketUsers, bucketUserEmail, bucketCredentials, bucketTenants,
+	bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
+	bucketSessions, bucketUserSess, bucketSettings, bucketAudit,
+}

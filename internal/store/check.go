@@ -1,0 +1,99 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Check runs bbolt's page-level consistency check and verifies that every
+// index agrees with the records it indexes. It returns every problem found.
+func (db *DB) Check() []error {
+	var errs []error
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		for err := range btx.Check() {
+			errs = append(errs, err)
+		}
+		t := &Tx{tx: btx}
+		for _, b := range allBuckets {
+			if btx.Bucket(b) == nil {
+				errs = append(errs, fmt.Errorf("bucket %s is missing", b))
+			}
+		}
+		if len(errs) > 0 {
+			return nil
+		}
+		errs = append(errs, t.checkIndexes()...)
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func (t *Tx) checkIndexes() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	wantName := map[string][]byte{}
+	wantEmail := map[string][]byte{}
+	emails := 0
+	_ = t.b(bucketUsers).ForEach(func(k, v []byte) error {
+		var u User
+		if err := unmarshal(k, v, &u); err != nil {
+			bad("%v", err)
+			return nil
+		}
+		emails++
+		if id := t.b(bucketUserEmail).Get([]byte(Fold(u.Email))); readU64(id) != u.ID {
+			bad("user %d: e-mail index points to %d", u.ID, readU64(id))
+		}
+		if t.b(bucketCredentials).Get(k) == nil {
+			bad("user %d has no credentials record", u.ID)
+		}
+		tenants, err := t.directoryTenants(u.ID)
+		if err != nil {
+			bad("user %d memberships: %v", u.ID, err)
+		}
+		row := encodeRow(&u)
+		for _, tid := range tenants {
+			wantName[string(dirKey(tid, Fold(u.Name), u.ID))] = row
+			wantEmail[string(dirKey(tid, Fold(u.Email), u.ID))] = row
+		}
+		return nil
+	})
+	if n := t.b(bucketUserEmail).Stats().KeyN; n != emails {
+		bad("e-mail index has %d entries for %d users", n, emails)
+	}
+	for name, want := range map[string]map[string][]byte{string(bucketDirName): wantName, string(bucketDirEmail): wantEmail} {
+		got := 0
+		_ = t.b([]byte(name)).ForEach(func(k, v []byte) error {
+			got++
+			if w, ok := want[string(k)]; !ok || !bytes.Equal(w, v) {
+				bad("%s: stale entry %x", name, k)
+			}
+			return nil
+		})
+		if got != len(want) {
+			bad("%s has %d entries, want %d", name, got, len(want))
+		}
+	}
+	_ = t.b(bucketMembers).ForEach(func(k, v []byte) error {
+		rev := join(k[8:16], k[:8])
+		if !bytes.Equal(t.b(bucketTenantUsers).Get(rev), v) {
+			bad("membership %x has no matching tenant entry", k)
+		}
+		return nil
+	})
+	if a, b := t.b(bucketMembers).Stats().KeyN, t.b(bucketTenantUsers).Stats().KeyN; a != b {
+		bad("%d memberships but %d tenant entries", a, b)
+	}
+	_ = t.b(bucketUserSess).ForEach(func(k, _ []byte) error {
+		if t.b(bucketSessions).Get(k[8:]) == nil {
+			bad("user-session index %x points to no session", k)
+		}
+		return nil
+	})
+	return errs
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the database's name inside the data folder.
+const FileName = "gatehouse.db"
+
+// Errors callers may test for with errors.Is.
+var (
+	ErrLocked       = errors.New("the data folder is already open by another Gatehouse")
+	ErrNewerSchema  = errors.New("the database was made by a newer Gatehouse")
+	ErrNotGatehouse = errors.New("the file is not a Gatehouse database")
+)
+
+// DB is an open Gatehouse database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Options tune Open; the zero value is right for production.
+type Options struct {
+	// LockTimeout is how long to wait for another process to let go of the
+	// file before giving up with ErrLocked. Default 1 s.
+	LockTimeout time.Duration
+}
+
+// Open opens (creating if needed) the database in dir and migrates it to the
+// current schema.
+func Open(dir string, opt Options) (*DB, error) {
+	return openWith(dir, opt, migrations)
+}
+
+func openWith(dir string, opt Options, list []migration) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the data folder %s: %w", dir, err)
+	}
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = time.Second
+	}
+	path := filepath.Join(dir, FileName)
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w (%s); close it first", ErrLocked, dir)
+	}
+	if err != nil {
+		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrVersionMismatch) || errors.Is(err, bolt.ErrChecksum) {
+			return nil, fmt.Errorf("%w: %s", ErrNotGatehouse, path)
+		}
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	if err := migrate(b, list); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &DB{bolt: b, path: path}, nil
+}
+
+// Path is the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Update runs fn in one write transaction; it commits (with fsync) only if
+// fn returns nil.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Batch is Update for many small concurrent writers: bbolt may combine
+// their transactions into one commit. fn may run more than once, so it must
+// not have effects outside the transaction.
+func (db *DB) Batch(fn func(tx *Tx) error) error {
+	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(tx *Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Tx is a transaction with Gatehouse's queries.
+type Tx struct{ tx *bolt.Tx }
+
+func (t *Tx) b(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+
+// Writable reports whether the transaction may write.
+func (t *Tx) Writable() bool { return t.tx.Writable() }

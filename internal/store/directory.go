@@ -1,0 +1,298 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/internal/auth"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The directory is the users list of each tenant, kept as two indexes (by
+// name and by e-mail) whose values already hold everything a list row shows
+// and a folded search text. Searching, filtering, sorting and keyset paging
+// read only these compact values: no user record is decoded per search.
+// Shadow members are not in their tenant's directory.
+
+// DirectoryRow is one line of a tenant's users list.
+type DirectoryRow struct {
+	UserID      uint64
+	Name        string
+	Email       string
+	Role        auth.Role
+	Active      bool
+	MFAEnabled  bool
+	LastLoginAt time.Time
+}
+
+// DirectorySort names the order of a directory query.
+type DirectorySort string
+
+// The orders the directory keeps indexes for.
+const (
+	SortByName  DirectorySort = "name"
+	SortByEmail DirectorySort = "email"
+)
+
+// DirectoryQuery selects a page of a tenant's directory.
+type DirectoryQuery struct {
+	TenantID uint64
+	Search   string    // matched as a substring of the folded name or e-mail
+	Role     auth.Role // empty: any role
+	Active   *bool     // nil: any status
+	Sort     DirectorySort
+	Desc     bool
+	After    []byte // a Next cursor: the page after this key
+	Before   []byte // a Prev cursor: the page before this key
+	Limit    int
+}
+
+// DirectoryPage is one page; Next and Prev are nil at the ends.
+type DirectoryPage struct {
+	Rows       []DirectoryRow
+	Next, Prev []byte
+}
+
+// ErrBadCursor is returned for a cursor that does not belong to the query.
+var ErrBadCursor = errors.New("bad cursor")
+
+// seekExclusive positions c on the first key of tenant's range after start
+// (exclusive) in the walking direction; with no start, at the range's end
+// the walk begins from.
+func seekExclusive(c *bolt.Cursor, tenant uint64, start []byte, descending bool) ([]byte, []byte) {
+	if start == nil {
+		start = u64(tenant + 1) // just past the tenant's range
+		if !descending {
+			return c.Seek(u64(tenant))
+		}
+	}
+	k, v := c.Seek(start) // first key >= start
+	if descending {
+		if k == nil {
+			return c.Last()
+		}
+		return c.Prev()
+	}
+	if k != nil && bytes.Equal(k, start) {
+		return c.Next()
+	}
+	return k, v
+}
+
+func dirKey(tenant uint64, sortText string, user uint64) []byte {
+	return join(u64(tenant), []byte(sortText), []byte{0}, u64(user))
+}
+
+func encodeRow(u *User) []byte {
+	var flags byte
+	if u.Active {
+		flags |= 1
+	}
+	if u.MFAEnabled {
+		flags |= 2
+	}
+	var last int64
+	if !u.LastLoginAt.IsZero() {
+		last = u.LastLoginAt.Unix()
+	}
+	search := Fold(u.Name) + "\x00" + Fold(u.Email)
+	buf := make([]byte, 0, 16+len(u.Name)+len(u.Email)+len(search)+len(u.Role))
+	buf = append(buf, flags, byte(len(u.Role)))
+	buf = append(buf, u.Role...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(last))
+	for _, s := range []string{search, u.Name, u.Email} {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
+		buf = append(buf, s...)
+	}
+	return buf
+}
+
+// rowView reads an encoded row without copying; fields are parsed lazily.
+type rowView []byte
+
+func (r rowView) flags() byte  { return r[0] }
+func (r rowView) role() []byte { return r[2 : 2+int(r[1])] }
+func (r rowView) strings() (search, name, email []byte, ok bool) {
+	p := 2 + int(r[1]) + 8
+	out := [3][]byte{}
+	for i := range out {
+		if len(r) < p+4 {
+			return nil, nil, nil, false
+		}
+		n := int(binary.BigEndian.Uint32(r[p:]))
+		p += 4
+		if len(r) < p+n {
+			return nil, nil, nil, false
+		}
+		out[i] = r[p : p+n]
+		p += n
+	}
+	return out[0], out[1], out[2], true
+}
+
+func (r rowView) valid() bool {
+	if len(r) < 2 || len(r) < 2+int(r[1])+8 {
+		return false
+	}
+	_, _, _, ok := r.strings()
+	return ok
+}
+
+func decodeRow(key []byte, r rowView) DirectoryRow {
+	_, name, email, _ := r.strings()
+	p := 2 + int(r[1])
+	row := DirectoryRow{
+		UserID:     readU64(key[len(key)-8:]),
+		Name:       string(name),
+		Email:      string(email),
+		Role:       auth.Role(r.role()),
+		Active:     r.flags()&1 != 0,
+		MFAEnabled: r.flags()&2 != 0,
+	}
+	if last := int64(binary.BigEndian.Uint64(r[p:])); last != 0 {
+		row.LastLoginAt = time.Unix(last, 0).UTC()
+	}
+	return row
+}
+
+// directoryTenants are the tenants whose list shows u: its non-shadow memberships.
+func (t *Tx) directoryTenants(userID uint64) ([]uint64, error) {
+	ms, err := t.Memberships(userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, m := range ms {
+		if !m.Shadow {
+			out = append(out, m.TenantID)
+		}
+	}
+	return out, nil
+}
+
+func (t *Tx) addDirectory(u *User) error {
+	tenants, err := t.directoryTenants(u.ID)
+	if err != nil {
+		return err
+	}
+	row := encodeRow(u)
+	for _, tid := range tenants {
+		if err := t.b(bucketDirName).Put(dirKey(tid, Fold(u.Name), u.ID), row); err != nil {
+			return err
+		}
+		if err := t.b(bucketDirEmail).Put(dirKey(tid, Fold(u.Email), u.ID), row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) removeDirectory(u *User) error {
+	tenants, err := t.directoryTenants(u.ID)
+	if err != nil {
+		return err
+	}
+	for _, tid := range tenants {
+		if err := t.b(bucketDirName).Delete(dirKey(tid, Fold(u.Name), u.ID)); err != nil {
+			return err
+		}
+		if err := t.b(bucketDirEmail).Delete(dirKey(tid, Fold(u.Email), u.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Directory returns one page of a tenant's users list.
+func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
+	bucket := bucketDirName
+	if q.Sort == SortByEmail {
+		bucket = bucketDirEmail
+	}
+	prefix := u64(q.TenantID)
+	for _, cur := range [][]byte{q.After, q.Before} {
+		if cur != nil && (len(cur) < 17 || !bytes.HasPrefix(cur, prefix)) {
+			return DirectoryPage{}, ErrBadCursor
+		}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	search := []byte(Fold(q.Search))
+	role := []byte(q.Role)
+	match := func(v rowView) (bool, error) {
+		if !v.valid() {
+			return false, fmt.Errorf("corrupt directory row")
+		}
+		if q.Active != nil && (v.flags()&1 != 0) != *q.Active {
+			return false, nil
+		}
+		if len(role) > 0 && !bytes.Equal(v.role(), role) {
+			return false, nil
+		}
+		if len(search) > 0 {
+			s, _, _, _ := v.strings()
+			return bytes.Contains(s, search), nil
+		}
+		return true, nil
+	}
+
+	// Walk forward in the display order, or backward for a Prev page.
+	backward := q.Before != nil
+	descending := q.Desc != backward
+	c := t.b(bucket).Cursor()
+	start := q.After
+	if backward {
+		start = q.Before
+	}
+	k, v := seekExclusive(c, q.TenantID, start, descending)
+	step := c.Next
+	if descending {
+		step = c.Prev
+	}
+	var keys [][]byte
+	var rows []DirectoryRow
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step() {
+		ok, err := match(rowView(v))
+		if err != nil {
+			return DirectoryPage{}, err
+		}
+		if !ok {
+			continue
+		}
+		if len(rows) == q.Limit {
+			keys = append(keys, nil) // marks "there is more"
+			break
+		}
+		keys = append(keys, bytes.Clone(k))
+		rows = append(rows, decodeRow(k, rowView(v)))
+	}
+	more := len(keys) > len(rows)
+	keys = keys[:len(rows)]
+	var page DirectoryPage
+	if backward {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+			keys[i], keys[j] = keys[j], keys[i]
+		}
+		if len(rows) > 0 {
+			page.Next = keys[len(keys)-1]
+			if more {
+				page.Prev = keys[0]
+			}
+		}
+	} else if len(rows) > 0 {
+		if more {
+			page.Next = keys[len(keys)-1]
+		}
+		if q.After != nil {
+			page.Prev = keys[0]
+		}
+	}
+	page.Rows = rows
+	return page, nil
+}

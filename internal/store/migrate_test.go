@@ -1,0 +1,54 @@
+package store
+
+import (
+	"errors"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestMigrationsRunForwardOnce(t *testing.T) {
+	dir := t.TempDir()
+	// An older layout: only the first migration, with a record in it.
+	old := migrations[:1]
+	db, err := openWith(dir, Options{}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSettings).Put([]byte("greeting"), []byte(`"hello"`)) })
+	db.Close()
+
+	runs := 0
+	newer := append(append([]migration{}, old...), migration{"rename greeting", func(tx *bolt.Tx) error {
+		runs++
+		b := tx.Bucket(bucketSettings)
+		v := b.Get([]byte("greeting"))
+		if err := b.Put([]byte("salutation"), v); err != nil {
+			return err
+		}
+		return b.Delete([]byte("greeting"))
+	}})
+	for i := 0; i < 2; i++ {
+		db, err = openWith(dir, Options{}, newer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.bolt.View(func(tx *bolt.Tx) error {
+			if v := schemaVersion(tx); v != 2 {
+				t.Errorf("schema version %d, want 2", v)
+			}
+			if string(tx.Bucket(bucketSettings).Get([]byte("salutation"))) != `"hello"` {
+				t.Error("the migration did not move the record")
+			}
+			return nil
+		})
+		db.Close()
+	}
+	if runs != 1 {
+		t.Fatalf("migration ran %d times, want once", runs)
+	}
+	// The older build refuses the newer database instead of misreading it.
+	if _, err := openWith(dir, Options{}, old); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("old build on new database: %v", err)
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"bytes"
+	"time"
+)
+
+// Session is a signed-in client. Its key is the SHA-256 of the token; the
+// token itself is never stored.
+type Session struct {
+	ID         []byte    `json:"-"` // sha256 of the token
+	UserID     uint64    `json:"userId"`
+	TenantID   uint64    `json:"tenantId"` // the tenant the client is acting in
+	CreatedAt  time.Time `json:"createdAt"`
+	LastSeenAt time.Time `json:"lastSeenAt"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"userAgent"`
+}
+
+// Session returns the session with this token hash, or nil.
+func (t *Tx) Session(id []byte) (*Session, error) {
+	var s Session
+	ok, err := getJSON(t.b(bucketSessions), id, &s)
+	if !ok || err != nil {
+		return nil, err
+	}
+	s.ID = bytes.Clone(id)
+	return &s, nil
+}
+
+// PutSession stores a session and indexes it under its user.
+func (t *Tx) PutSession(s *Session) error {
+	if err := putJSON(t.b(bucketSessions), s.ID, s); err != nil {
+		return err
+	}
+	return t.b(bucketUserSess).Put(join(u64(s.UserID), s.ID), []byte{})
+}
+
+// DeleteSession removes one session.
+func (t *Tx) DeleteSession(id []byte) error {
+	s, err := t.Session(id)
+	if err != nil || s == nil {
+		return err
+	}
+	if err := t.b(bucketUserSess).Delete(join(u64(s.UserID), id)); err != nil {
+		return err
+	}
+	return t.b(bucketSessions).Delete(id)
+}
+
+// UserSessions lists the sessions of a user.
+func (t *Tx) UserSessions(userID uint64) ([]Session, error) {
+	prefix := u64(userID)
+	var ids [][]byte
+	c := t.b(bucketUserSess).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, bytes.Clone(k[8:]))
+	}
+	var out []Session
+	for _, id := range ids {
+		s, err := t.Session(id)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	return out, nil
+}
+
+// DeleteUserSessions removes every session of a user and says how many.
+func (t *Tx) DeleteUserSessions(userID uint64) (int, error) {
+	ss, err := t.UserSessions(userID)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range ss {
+		if err := t.DeleteSession(s.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(ss), nil
+}

@@ -1,0 +1,27 @@
+// Package storetest opens throw-away databases for tests and checks their
+// consistency when the test ends.
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"gatehouse/internal/store"
+)
+
+// Open returns a fresh database in a temp folder. On cleanup it runs the
+// full consistency check and fails the test on any problem.
+func Open(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		for _, err := range db.Check() {
+			tb.Errorf("consistency: %v", err)
+		}
+		db.Close()
+	})
+	return db
+}

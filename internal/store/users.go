@@ -1,0 +1,116 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"gatehouse/internal/auth"
+)
+
+// User is a login account. Credentials live apart, in Credentials.
+type User struct {
+	ID              uint64    `json:"id"`
+	Email           string    `json:"email"`
+	Name            string    `json:"name"`
+	Role            auth.Role `json:"role"`
+	Active          bool      `json:"active"`
+	TenantID        uint64    `json:"tenantId"`        // primary org
+	DefaultTenantID uint64    `json:"defaultTenantId"` // where sign-in lands
+	JobTitle        string    `json:"jobTitle,omitempty"`
+	OfficeAddress   string    `json:"officeAddress,omitempty"`
+	Notes           string    `json:"notes,omitempty"`
+	MFAEnabled      bool      `json:"mfaEnabled"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
+	LastLoginAt     time.Time `json:"lastLoginAt"`
+}
+
+// Credentials are a user's secrets, in their own bucket.
+type Credentials struct {
+	PasswordHash []byte `json:"passwordHash"`
+}
+
+// ErrEmailTaken is returned when an e-mail address is already in use.
+var ErrEmailTaken = errors.New("email already in use")
+
+// User returns the user with id, or nil.
+func (t *Tx) User(id uint64) (*User, error) {
+	var u User
+	ok, err := getJSON(t.b(bucketUsers), u64(id), &u)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// UserByEmail returns the user with this e-mail (case-insensitive), or nil.
+func (t *Tx) UserByEmail(email string) (*User, error) {
+	id := t.b(bucketUserEmail).Get([]byte(Fold(email)))
+	if id == nil {
+		return nil, nil
+	}
+	return t.User(readU64(id))
+}
+
+// CountUsers returns the number of users.
+func (t *Tx) CountUsers() int { return t.b(bucketUsers).Stats().KeyN }
+
+// CreateUser stores a new user with its credentials, assigns its id and
+// indexes its e-mail. It fails with ErrEmailTaken if the e-mail is in use.
+func (t *Tx) CreateUser(u *User, c Credentials) error {
+	ub := t.b(bucketUsers)
+	key := []byte(Fold(u.Email))
+	if t.b(bucketUserEmail).Get(key) != nil {
+		return ErrEmailTaken
+	}
+	id, err := ub.NextSequence()
+	if err != nil {
+		return err
+	}
+	u.ID = id
+	if err := t.b(bucketUserEmail).Put(key, u64(id)); err != nil {
+		return err
+	}
+	if err := putJSON(t.b(bucketCredentials), u64(id), c); err != nil {
+		return err
+	}
+	return t.putUser(u)
+}
+
+// UpdateUser stores changes to an existing user and refreshes every index
+// that shows it. The e-mail address cannot change here.
+func (t *Tx) UpdateUser(u *User) error {
+	old, err := t.User(u.ID)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return errors.New("update of a missing user")
+	}
+	if Fold(old.Email) != Fold(u.Email) {
+		return errors.New("the e-mail address of a user cannot change")
+	}
+	if err := t.removeDirectory(old); err != nil {
+		return err
+	}
+	return t.putUser(u)
+}
+
+func (t *Tx) putUser(u *User) error {
+	if err := putJSON(t.b(bucketUsers), u64(u.ID), u); err != nil {
+		return err
+	}
+	return t.addDirectory(u)
+}
+
+// Credentials returns the user's secrets.
+func (t *Tx) Credentials(id uint64) (Credentials, error) {
+	var c Credentials
+	_, err := getJSON(t.b(bucketCredentials), u64(id), &c)
+	return c, err
+}
+
+// PutCredentials replaces the user's secrets.
+func (t *Tx) PutCredentials(id uint64, c Credentials) error {
+	return putJSON(t.b(bucketCredentials), u64(id), c)
+}
