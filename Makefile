@@ -1,0 +1,60 @@
+# Gatehouse. `make run` and `make test` install whatever is missing first.
+SHELL := /bin/bash
+GOPATH_BIN := $(shell go env GOPATH 2>/dev/null || echo $(HOME)/go)/bin
+export PATH := $(GOPATH_BIN):/usr/local/go/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN := build/bin/gatehouse
+DATA ?=
+GO_SOURCES := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package-lock.json frontend/vite.config.ts
+
+.PHONY: run test build deps frontend test-go test-frontend test-e2e test-desktop bench clean
+
+## run: install what is missing, build, and start Gatehouse (the window where a display exists, else the LAN server)
+run: build
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		exec $(BIN) $(if $(DATA),--data $(DATA)); \
+	else \
+		echo "No display: starting the LAN server only."; \
+		exec $(BIN) serve $(if $(DATA),--data $(DATA)); \
+	fi
+
+## test: install what is missing, then every test
+test: deps frontend test-go test-frontend build test-e2e test-desktop
+
+deps: .deps-ok
+.deps-ok: scripts/install-deps.sh frontend/package-lock.json
+	./scripts/install-deps.sh
+	@touch $@
+
+frontend: frontend/dist/index.html
+frontend/dist/index.html: .deps-ok $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+## build: the desktop binary at build/bin/gatehouse
+build: $(BIN)
+$(BIN): .deps-ok frontend/dist/index.html $(GO_SOURCES)
+	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse
+
+test-go: .deps-ok frontend/dist/index.html
+	go vet ./...
+	go test -count=1 ./...
+
+test-frontend: .deps-ok
+	cd frontend && npx vitest run
+
+test-e2e: $(BIN)
+	cd frontend && npx playwright test
+
+test-desktop: $(BIN)
+	./scripts/desktop-smoke.sh $(BIN)
+
+## bench: the benchmarks quoted in the README
+bench: .deps-ok frontend/dist/index.html
+	go test -run '^$$' -bench . -benchmem ./internal/...
+
+clean:
+	rm -rf build/bin frontend/dist .deps-ok

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/core"
+	"gatehouse/internal/store/storetest"
+	"gatehouse/internal/web"
+)
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 4)})
+	h, err := web.New(web.Config{
+		NewApp:   func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) },
+		Frontend: frontend(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// boundMethods lists what Wails binds: every exported method of *App.
+func boundMethods() []string {
+	t := reflect.TypeOf(&App{})
+	var out []string
+	for i := 0; i < t.NumMethod(); i++ {
+		out = append(out, "POST /api/App."+t.Method(i).Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEveryBoundMethodHasOneRoute(t *testing.T) {
+	svc := core.New(core.Config{DB: storetest.Open(t)})
+	h, err := web.New(web.Config{NewApp: func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := h.Routes()
+	sort.Strings(routes)
+	bound := boundMethods()
+	if !reflect.DeepEqual(routes, bound) {
+		t.Fatalf("routes and bound methods differ:\nroutes: %v\nbound:  %v", routes, bound)
+	}
+	if len(bound) < 6 {
+		t.Fatalf("only %d bound methods", len(bound))
+	}
+}
+
+type client struct {
+	t   *testing.T
+	srv *httptest.Server
+	c   *http.Client
+}
+
+func newClient(t *testing.T, srv *httptest.Server) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, srv: srv, c: &http.Client{Jar: jar}}
+}
+
+func (c *client) raw(method string, body []byte) (*http.Response, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.srv.URL+"/api/App."+method, bytes.NewReader(body))
+	req.Header.Set("X-Gatehouse", "1")
+	res, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res, out
+}
+
+func (c *client) call(method string, args ...any) (*http.Response, map[string]any) {
+	if args == nil {
+		args = []any{}
+	}
+	b, _ := json.Marshal(args)
+	return c.raw(method, b)
+}
+
+func TestHTTPSignInUsesAStrictCookie(t *testing.T) {
+	srv := newTestServer(t)
+	c := newClient(t, srv)
+	res, body := c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	if res.StatusCode != 200 {
+		t.Fatalf("setup: %d %v", res.StatusCode, body)
+	}
+	var cookie *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == web.CookieName {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" {
+		t.Fatalf("session cookie %+v", cookie)
+	}
+	if strings.Contains(toJSON(body), cookie.Value) {
+		t.Fatal("the session token is in the response body")
+	}
+	res, body = c.call("ListUsers", core.ListUsersInput{})
+	if res.StatusCode != 200 || len(body["users"].([]any)) != 1 {
+		t.Fatalf("list: %d %v", res.StatusCode, body)
+	}
+	c.call("SignOut")
+	res, body = c.call("ListUsers", core.ListUsersInput{})
+	if res.StatusCode != 401 || body["code"] != "unauthenticated" {
+		t.Fatalf("after sign-out: %d %v", res.StatusCode, body)
+	}
+}
+
+// Every route answers malformed or oversized input with a 4xx and a
+// message, never a 500 or a crash.
+func TestEveryRouteRefusesMalformedInput(t *testing.T) {
+	srv := newTestServer(t)
+	c := newClient(t, srv)
+	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	bodies := [][]byte{
+		[]byte("{"), []byte(`{"a":1}`), []byte(`"x"`), []byte(`[1,2,3,4,5]`), []byte(`[[]]`),
+		[]byte(`[{"email":7}]`), []byte("\xff\xfe"), bytes.Repeat([]byte(" "), web.MaxBody+1),
+	}
+	for _, route := range boundMethods() {
+		name := strings.TrimPrefix(route, "POST /api/App.")
+		for _, b := range bodies {
+			res, body := c.raw(name, b)
+			if res.StatusCode == 200 && (string(b) == "[[]]" || string(b) == `[{"email":7}]`) {
+				// A method without parameters, or one taking an object, may
+				// accept these; others must refuse.
+				continue
+			}
+			if res.StatusCode < 400 || res.StatusCode >= 500 || body["message"] == nil {
+				t.Errorf("%s with %.20q: %d %v", name, b, res.StatusCode, body)
+			}
+		}
+	}
+}
+
+func TestHistoryRoutingServesTheAppShell(t *testing.T) {
+	srv := newTestServer(t)
+	for path, want := range map[string]int{"/admin/users": 200, "/invite/accept": 200, "/": 200, "/assets/missing.js": 404, "/api/App.Nope": 404} {
+		method := "GET"
+		if strings.HasPrefix(path, "/api/") {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Header.Set("X-Gatehouse", "1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%s %s: %d, want %d", method, path, res.StatusCode, want)
+		}
+		if res.Header.Get("X-Frame-Options") != "DENY" || res.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: security headers missing: %v", path, res.Header)
+		}
+	}
+}
+
+func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/svelte'
+import UsersTable from './UsersTable.svelte'
+import type { UserRow } from '../lib/api'
+
+const users: UserRow[] = [
+  { id: 1, name: 'Mitch', email: 'mitch@kwgroup.uk', role: 'ADMIN', mfaEnabled: true, active: true, lastLoginAt: '2026-05-18T09:30:00Z' },
+  { id: 2, name: 'Pat', email: 'pat@kwgroup.uk', role: 'AGENT', mfaEnabled: false, active: false, lastLoginAt: null },
+]
+
+describe('UsersTable', () => {
+  afterEach(cleanup)
+
+  it("shows the seed's columns and formats", () => {
+    render(UsersTable, { users, sort: 'name', desc: false, onsort: () => {} })
+    const headers = screen.getAllByRole('columnheader').map((h) => h.textContent?.replace(/[▲▼↕]/g, '').trim())
+    expect(headers).toEqual(['Name', 'Email', 'Role', 'MFA', 'Status', 'Last login'])
+    const [mitch, pat] = screen.getAllByRole('row').slice(1)
+    expect(within(mitch).getAllByRole('cell').map((c) => c.textContent?.trim())).toEqual(['Mitch', 'mitch@kwgroup.uk', 'ADMIN', '✓ On', 'Active', '18/05/26'])
+    expect(within(pat).getAllByRole('cell').map((c) => c.textContent?.trim())).toEqual(['Pat', 'pat@kwgroup.uk', 'AGENT', '—', 'Inactive', '—'])
+  })
+
+  it('marks the sorted column and asks to sort when a header is clicked', async () => {
+    const onsort = vi.fn()
+    render(UsersTable, { users, sort: 'email', desc: true, onsort })
+    expect(screen.getByRole('columnheader', { name: /Email/ }).getAttribute('aria-sort')).toBe('descending')
+    expect(screen.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('none')
+    await fireEvent.click(screen.getByRole('button', { name: /Name/ }))
+    expect(onsort).toHaveBeenCalledWith('name')
+  })
+
+  it('renders hostile names as text, never as markup', () => {
+    render(UsersTable, { users: [{ ...users[0], name: '<img src=x onerror=alert(1)>' }], sort: 'name', desc: false, onsort: () => {} })
+    expect(screen.getByText('<img src=x onerror=alert(1)>')).toBeTruthy()
+    expect(document.querySelector('img')).toBeNull()
+  })
+})

@@ -1,0 +1,180 @@
+// The one API module. At start it picks the transport: inside the desktop
+// window the Wails runtime exposes the bound App as window.go.main.App; in a
+// LAN browser every method is POST /api/App.<Method> with the JSON argument
+// list. Both reach the very same Go methods.
+
+export type Role = 'SUPER_ADMIN' | 'ADMIN' | 'MANAGER' | 'AGENT' | 'VENDOR' | 'CUSTOMER'
+export type Capability = 'users' | 'audit' | 'settings' | 'cross-tenant' | 'profile'
+
+export interface UserView {
+  id: number
+  email: string
+  name: string
+  role: Role
+  active: boolean
+  mfaEnabled: boolean
+  jobTitle: string
+  officeAddress: string
+  notes: string
+  tenantId: number
+  createdAt: string
+  lastLoginAt: string | null
+}
+
+export interface TenantView {
+  id: number
+  name: string
+  adminTenancy: boolean
+}
+
+export interface Me {
+  user: UserView
+  tenant: TenantView
+  capabilities: Capability[]
+}
+
+export interface UserRow {
+  id: number
+  name: string
+  email: string
+  role: Role
+  mfaEnabled: boolean
+  active: boolean
+  lastLoginAt: string | null
+}
+
+export interface UserPage {
+  users: UserRow[]
+  next: string
+  prev: string
+}
+
+export interface ListUsersInput {
+  search?: string
+  role?: string
+  status?: '' | 'active' | 'inactive'
+  sort?: 'name' | 'email'
+  desc?: boolean
+  after?: string
+  before?: string
+  limit?: number
+}
+
+export interface SetupInput {
+  organisation: string
+  email: string
+  name: string
+  password: string
+}
+
+/** An error the user can act on: message is safe to show, field names the input. */
+export class ApiError extends Error {
+  code: string
+  field?: string
+  constructor(code: string, message: string, field?: string) {
+    super(message)
+    this.code = code
+    this.field = field || undefined
+  }
+}
+
+export type Transport = (method: string, args: unknown[]) => Promise<unknown>
+
+interface WailsWindow {
+  go?: { main?: { App?: Record<string, (...a: unknown[]) => Promise<unknown>> } }
+}
+
+/** toApiError turns whatever a transport rejected with into an ApiError. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e
+  let v: unknown = e
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v)
+    } catch {
+      return new ApiError('internal', v as string)
+    }
+  }
+  if (v && typeof v === 'object' && 'message' in v) {
+    const o = v as { code?: string; message: string; field?: string }
+    return new ApiError(o.code ?? 'internal', String(o.message), o.field)
+  }
+  return new ApiError('internal', 'Something went wrong. Please try again.')
+}
+
+/** The Wails bindings, when running inside the desktop window. */
+export function wailsTransport(app: Record<string, (...a: unknown[]) => Promise<unknown>>): Transport {
+  return async (method, args) => {
+    const fn = app[method]
+    if (!fn) throw new ApiError('internal', `This Gatehouse has no method ${method}.`)
+    try {
+      return await fn(...args)
+    } catch (e) {
+      throw toApiError(e)
+    }
+  }
+}
+
+/** HTTP to the LAN server. */
+export function httpTransport(fetchFn: typeof fetch = fetch): Transport {
+  return async (method, args) => {
+    let res: Response
+    try {
+      res = await fetchFn(`/api/App.${method}`, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-Gatehouse': '1' },
+        body: JSON.stringify(args),
+      })
+    } catch {
+      throw new ApiError('network', 'Cannot reach Gatehouse. Check that it is still running and try again.')
+    }
+    const body = await res.json().catch(() => null)
+    if (!res.ok) {
+      throw toApiError(body ?? { code: 'internal', message: `Gatehouse answered with an error (${res.status}).` })
+    }
+    return body
+  }
+}
+
+export function pickTransport(win: WailsWindow = globalThis as WailsWindow): Transport {
+  const app = win.go?.main?.App
+  return app ? wailsTransport(app) : httpTransport()
+}
+
+let transport: Transport | undefined
+let onSignedOut: (() => void) | undefined
+
+/** useTransport replaces the transport (tests). */
+export function useTransport(t: Transport) {
+  transport = t
+}
+
+/** whenSignedOut registers what to do when a call finds the session gone. */
+export function whenSignedOut(fn: () => void) {
+  onSignedOut = fn
+}
+
+export function inDesktop(): boolean {
+  return !!(globalThis as WailsWindow).go?.main?.App
+}
+
+async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+  transport ??= pickTransport()
+  try {
+    return (await transport(method, args)) as T
+  } catch (e) {
+    const err = toApiError(e)
+    if (err.code === 'unauthenticated' && method !== 'SignIn') onSignedOut?.()
+    throw err
+  }
+}
+
+export const api = {
+  setupStatus: () => call<{ needed: boolean }>('SetupStatus'),
+  setup: (input: SetupInput) => call<Me>('Setup', input),
+  signIn: (email: string, password: string) => call<Me>('SignIn', { email, password }),
+  signOut: () => call<null>('SignOut'),
+  me: () => call<Me>('Me'),
+  listUsers: (input: ListUsersInput) => call<UserPage>('ListUsers', input),
+}

@@ -1,0 +1,20 @@
+import { api, type Capability, type Me } from './api'
+
+// The signed-in user, shared by every page.
+class Session {
+  me = $state<Me | null>(null)
+
+  can(c: Capability): boolean {
+    return !!this.me?.capabilities.includes(c)
+  }
+}
+
+export const session = new Session()
+
+export async function signOut() {
+  try {
+    await api.signOut()
+  } finally {
+    session.me = null
+  }
+}

@@ -1,0 +1,183 @@
+// Package cli is Gatehouse's command line: it parses arguments, opens the
+// data folder, and runs the window, the LAN server or a one-shot command.
+// Exit codes: 0 ok, 1 runtime error, 2 usage.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gatehouse/internal/core"
+	"gatehouse/internal/web"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitRuntime = 1
+	ExitUsage   = 2
+)
+
+// Env is everything the command line needs from package main.
+type Env struct {
+	Args           []string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Version        string
+	Frontend       fs.FS
+	// NewApp returns the bound App for one caller.
+	NewApp func(svc *core.Service, s web.Session, ip, userAgent string) any
+	// Window opens the desktop window; nil in builds without one.
+	Window func(Window) error
+	// Getenv reads the environment (os.Getenv when nil).
+	Getenv func(string) string
+	// Ctx ends long-running commands when done (signals when nil).
+	Ctx context.Context
+}
+
+// Window is what the desktop window gets: an open service, the frontend, and
+// a function to call when the window closes.
+type Window struct {
+	Service  *core.Service
+	Frontend fs.FS
+	Shutdown func()
+}
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+const mainUsage = `Gatehouse — users and access for small offices and MSPs.
+
+Usage:
+  gatehouse [--data DIR] [--lan-addr HOST:PORT | --no-lan]
+                                         open the desktop window (and the LAN server)
+  gatehouse serve [--addr HOST:PORT] [--http] [--data DIR]
+                                         run the LAN server only, no window
+  gatehouse setup --email E --name N --password-stdin [--organisation O] [--data DIR]
+                                         create the first SUPER_ADMIN without the UI
+  gatehouse version                      print the version
+
+Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
+Run "gatehouse COMMAND --help" for a command's options.
+`
+
+// Main runs the command line and returns the exit code.
+func Main(env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	err := run(&env)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintln(env.Stderr, "gatehouse:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(env.Stderr, `Run "gatehouse --help" for usage.`)
+		return ExitUsage
+	}
+	return ExitRuntime
+}
+
+func run(env *Env) error {
+	args := env.Args
+	cmd := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "":
+		return runWindow(env, args)
+	case "serve":
+		return runServe(env, args)
+	case "setup":
+		return runSetup(env, args)
+	case "version":
+		if _, err := parse(env, "version", "", args); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "gatehouse %s\n", env.Version)
+		return nil
+	case "help":
+		fmt.Fprintf(env.Stdout, mainUsage, defaultDataDir(env))
+		return nil
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+// flags is a command's flag set with the --data flag every command takes.
+type flags struct {
+	*flag.FlagSet
+	data *string
+}
+
+func newFlags(env *Env, name, usage string) *flags {
+	fset := flag.NewFlagSet(name, flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	f := &flags{FlagSet: fset, data: fset.String("data", "", "the data folder")}
+	fset.Usage = func() {
+		if name == "" {
+			fmt.Fprintf(env.Stdout, mainUsage, defaultDataDir(env))
+			return
+		}
+		fmt.Fprintf(env.Stdout, "Usage: gatehouse %s\n\nOptions:\n", usage)
+		fset.SetOutput(env.Stdout)
+		fset.PrintDefaults()
+		fset.SetOutput(io.Discard)
+	}
+	return f
+}
+
+// parse parses args; a bad flag is a usage error, --help prints usage.
+func (f *flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // the flag package has printed the usage
+		}
+		return usageError{err.Error()}
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+func parse(env *Env, name, usage string, args []string) (*flags, error) {
+	f := newFlags(env, name, usage)
+	return f, f.parse(args)
+}
+
+func defaultDataDir(env *Env) string {
+	if d := env.Getenv("GATEHOUSE_DATA"); d != "" {
+		return d
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "Gatehouse"
+	}
+	return filepath.Join(dir, "Gatehouse")
+}
+
+// dataDir is --data, else GATEHOUSE_DATA, else the OS default.
+func (f *flags) dataDir(env *Env) string {
+	if *f.data != "" {
+		return *f.data
+	}
+	return defaultDataDir(env)
+}
+
+func logger(env *Env) *slog.Logger {
+	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

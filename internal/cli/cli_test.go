@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/store"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(Env{Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Version: "1.2.3",
+		Getenv: func(string) string { return "" }})
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, ExitOK, "gatehouse 1.2.3"},
+		{[]string{"--help"}, ExitOK, "Usage:"},
+		{[]string{"serve", "--help"}, ExitOK, "--addr"},
+		{[]string{"setup", "--help"}, ExitOK, "--password-stdin"},
+		{[]string{"frobnicate"}, ExitUsage, `unknown command "frobnicate"`},
+		{[]string{"serve", "--addr", "nope"}, ExitUsage, "use HOST:PORT"},
+		{[]string{"serve", "--addr", "127.0.0.1:99999"}, ExitUsage, "from 0 to 65535"},
+		{[]string{"serve", "--bogus"}, ExitUsage, "flag provided but not defined"},
+		{[]string{"setup", "--data", dir, "--email", "a@b.co"}, ExitUsage, "needs --email and --name"},
+		{[]string{"setup", "--data", dir, "--email", "a@b.co", "--name", "A"}, ExitUsage, "needs --password-stdin"},
+		{[]string{"version", "extra"}, ExitUsage, `unexpected argument "extra"`},
+		{nil, ExitRuntime, "no desktop window"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCLI(t, "", c.args...)
+		if code != c.code || !strings.Contains(out+errOut, c.want) {
+			t.Errorf("%v: exit %d, want %d; output %q, want %q", c.args, code, c.code, out+errOut, c.want)
+		}
+	}
+}
+
+func TestSetupFromTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"setup", "--data", dir, "--email", "mitch@kwgroup.uk", "--name", "Mitch", "--password-stdin"}
+	code, _, errOut := runCLI(t, "short\n", args...)
+	if code != ExitRuntime || !strings.Contains(errOut, "--password-stdin: Use at least 8 characters.") {
+		t.Fatalf("short password: %d %q", code, errOut)
+	}
+	code, out, errOut := runCLI(t, "correct horse\n", args...)
+	if code != ExitOK || !strings.Contains(out, "Created Mitch <mitch@kwgroup.uk> as SUPER_ADMIN") {
+		t.Fatalf("setup: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "correct horse\n", args...)
+	if code != ExitRuntime || !strings.Contains(errOut, "already set up") {
+		t.Fatalf("second setup: %d %q", code, errOut)
+	}
+}
+
+func TestSecondProcessOnTheSameFolder(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	code, _, errOut := runCLI(t, "correct horse\n", "setup", "--data", dir, "--email", "a@b.co", "--name", "A", "--password-stdin")
+	if code != ExitRuntime || !strings.Contains(errOut, "already open by another Gatehouse") {
+		t.Fatalf("second process: %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"gatehouse/internal/core"
+	"gatehouse/internal/web"
+)
+
+// DefaultAddr is where the LAN server listens unless told otherwise.
+const DefaultAddr = "0.0.0.0:8420"
+
+func runServe(env *Env, args []string) error {
+	f := newFlags(env, "serve", "serve [--addr HOST:PORT] [--http] [--data DIR]")
+	addr := f.String("addr", DefaultAddr, "the address to listen on")
+	plain := f.Bool("http", false, "serve plain HTTP instead of HTTPS (for loopback and tests)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	dir := f.dataDir(env)
+	svc, closeDB, err := open(env, dir)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ctx := env.Ctx
+	if ctx == nil {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+	}
+	return serveLAN(ctx, env, svc, dir, *addr, *plain)
+}
+
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q: use HOST:PORT, for example 0.0.0.0:8420", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usagef("--addr %q: the port must be a number from 0 to 65535", addr)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return usagef("--addr %q: the host must be an IP address or localhost", addr)
+	}
+	return nil
+}
+
+// serveLAN runs the LAN server until ctx ends.
+func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string, plain bool) error {
+	handler, err := web.New(web.Config{
+		NewApp:        func(s web.Session, ip, ua string) any { return env.NewApp(svc, s, ip, ua) },
+		Frontend:      env.Frontend,
+		Logger:        logger(env),
+		SessionMaxAge: core.SessionAbsolute,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", addr, err)
+	}
+	scheme := "http"
+	if !plain {
+		cert, err := web.LoadOrCreateCert(dir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+		fmt.Fprintf(env.Stdout, "Certificate fingerprint (SHA-256): %s\n", web.Fingerprint(cert))
+	}
+	for _, u := range lanURLs(scheme, ln.Addr().(*net.TCPAddr)) {
+		fmt.Fprintf(env.Stdout, "Listening on %s\n", u)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(quietTLS{logger(env)}, "", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// lanURLs lists the URLs staff can open: the loopback one first.
+func lanURLs(scheme string, a *net.TCPAddr) []string {
+	port := strconv.Itoa(a.Port)
+	if !a.IP.IsUnspecified() {
+		return []string{scheme + "://" + net.JoinHostPort(a.IP.String(), port)}
+	}
+	out := []string{scheme + "://" + net.JoinHostPort("localhost", port)}
+	for _, ip := range web.LANAddresses() {
+		out = append(out, scheme+"://"+net.JoinHostPort(ip.String(), port))
+	}
+	return out
+}
+
+// quietTLS sends the http server's own log lines to slog at debug level:
+// browsers that distrust the self-signed certificate abort handshakes, and
+// that is not an error worth a line each time.
+type quietTLS struct{ l *slog.Logger }
+
+func (q quietTLS) Write(p []byte) (int, error) {
+	q.l.Debug(string(p))
+	return len(p), nil
+}

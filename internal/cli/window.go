@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+)
+
+// runWindow opens the desktop window with the LAN server beside it.
+func runWindow(env *Env, args []string) error {
+	f := newFlags(env, "", "")
+	lanAddr := f.String("lan-addr", DefaultAddr, "where the LAN server listens beside the window")
+	noLAN := f.Bool("no-lan", false, "do not start the LAN server")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := checkAddr(*lanAddr); err != nil {
+		return err
+	}
+	if env.Window == nil {
+		return fmt.Errorf("this build has no desktop window; use \"gatehouse serve\"")
+	}
+	dir := f.dataDir(env)
+	svc, closeDB, err := open(env, dir)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	lanDone := make(chan struct{})
+	go func() {
+		defer close(lanDone)
+		if *noLAN {
+			return
+		}
+		if err := serveLAN(ctx, env, svc, dir, *lanAddr, false); err != nil {
+			logger(env).Warn("the LAN server is not running; the window still works", "err", err)
+		}
+	}()
+	err = env.Window(Window{Service: svc, Frontend: env.Frontend, Shutdown: stop})
+	stop()
+	<-lanDone
+	return err
+}

@@ -1,0 +1,260 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"gatehouse/internal/core"
+)
+
+// MaxBody is the largest request body the API accepts.
+const MaxBody = 1 << 20
+
+// CookieName is the session cookie.
+const CookieName = "gatehouse_session"
+
+// CSRFHeader must be present on every API call; a cross-site form cannot
+// set it, and a cross-site fetch that sets it needs a CORS preflight we never
+// grant.
+const CSRFHeader = "X-Gatehouse"
+
+// Session is how an App keeps its session token: the window keeps it in
+// memory, the LAN server in a cookie.
+type Session interface {
+	Token() string
+	Keep(token string)
+	Forget()
+}
+
+// Config assembles a Server.
+type Config struct {
+	// NewApp returns the bound App for one request, carrying its session
+	// and the client's address.
+	NewApp   func(s Session, ip, userAgent string) any
+	Frontend fs.FS // the built frontend (index.html at its root)
+	Logger   *slog.Logger
+	// SessionMaxAge is the cookie's lifetime; the server enforces the real one.
+	SessionMaxAge time.Duration
+}
+
+// Server is the LAN HTTP handler.
+type Server struct {
+	cfg     Config
+	methods map[string]method
+	static  http.Handler
+	index   []byte
+	log     *slog.Logger
+}
+
+// New builds the handler; it fails if the App type has a method that
+// cannot be served.
+func New(cfg Config) (*Server, error) {
+	ms, err := methodsOf(cfg.NewApp(nil, "", ""))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, methods: ms, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if cfg.Frontend != nil {
+		s.index, _ = fs.ReadFile(cfg.Frontend, "index.html")
+		s.static = http.FileServerFS(cfg.Frontend)
+	}
+	return s, nil
+}
+
+// Routes lists the API routes, for the parity test.
+func (s *Server) Routes() []string {
+	var out []string
+	for name := range s.methods {
+		out = append(out, "POST /api/App."+name)
+	}
+	return out
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer") // invitation links carry tokens
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.serveAPI(w, r)
+		return
+	}
+	s.serveFrontend(w, r)
+}
+
+func (s *Server) serveFrontend(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "Method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if s.static == nil {
+		http.Error(w, "This Gatehouse was built without its web pages.", http.StatusNotFound)
+		return
+	}
+	p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+	if p != "" && !strings.HasSuffix(r.URL.Path, "/") {
+		if st, err := fs.Stat(s.cfg.Frontend, p); err == nil && !st.IsDir() {
+			if strings.HasPrefix(p, "assets/") {
+				w.Header().Set("Cache-Control", "public, max-age=31536000, immutable") // hashed names
+			}
+			s.static.ServeHTTP(w, r)
+			return
+		}
+	}
+	if path.Ext(p) != "" {
+		http.NotFound(w, r) // a missing file, not a page
+		return
+	}
+	// History routing: every page path gets the app shell.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(s.index)
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	name, ok := strings.CutPrefix(r.URL.Path, "/api/App.")
+	m, found := s.methods[name]
+	if !ok || !found {
+		writeError(w, http.StatusNotFound, &core.Error{Code: core.NotFound, Message: "There is no such API method."})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, &core.Error{Code: core.Invalid, Message: "API methods are called with POST."})
+		return
+	}
+	if err := checkOrigin(r); err != nil {
+		writeError(w, http.StatusForbidden, &core.Error{Code: core.Forbidden, Message: err.Error()})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, &core.Error{Code: core.Invalid, Message: fmt.Sprintf("The request is larger than %d KB.", MaxBody/1024)})
+			return
+		}
+		writeError(w, http.StatusBadRequest, &core.Error{Code: core.Invalid, Message: "The request body could not be read."})
+		return
+	}
+	sess := &cookieSession{w: w, r: r, maxAge: s.cfg.SessionMaxAge}
+	if c, err := r.Cookie(CookieName); err == nil {
+		sess.token = c.Value
+	}
+	app := s.cfg.NewApp(sess, clientIP(r), r.UserAgent())
+	val, callErr, argErr := m.call(app, body)
+	if argErr != nil {
+		writeError(w, http.StatusBadRequest, &core.Error{Code: core.Invalid, Message: argErr.Error()})
+		return
+	}
+	if callErr != nil {
+		e := core.AsError(callErr)
+		if e.Code == core.Internal {
+			s.log.Error("api call failed", "method", name, "err", callErr)
+		}
+		if e.Code == core.Unauthenticated && sess.token != "" {
+			sess.Forget()
+		}
+		writeError(w, statusOf(e.Code), e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if val == nil {
+		w.Write([]byte("null"))
+		return
+	}
+	if err := json.NewEncoder(w).Encode(val); err != nil {
+		s.log.Error("encode response", "method", name, "err", err)
+	}
+}
+
+// statusOf maps core's error codes to HTTP statuses, in this one place.
+func statusOf(c core.Code) int {
+	switch c {
+	case core.Invalid:
+		return http.StatusBadRequest
+	case core.Unauthenticated:
+		return http.StatusUnauthorized
+	case core.Forbidden:
+		return http.StatusForbidden
+	case core.NotFound:
+		return http.StatusNotFound
+	case core.Conflict:
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, status int, e *core.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(e)
+}
+
+// checkOrigin defends against cross-site requests: the custom header must
+// be present, and a browser's Origin must be this server.
+func checkOrigin(r *http.Request) error {
+	if r.Header.Get(CSRFHeader) == "" {
+		return fmt.Errorf("The request is missing the %s header.", CSRFHeader)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil // not a browser, or a same-origin request from an old browser
+	}
+	u, err := url.Parse(origin)
+	if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		return errors.New("Requests from other sites are not accepted.")
+	}
+	return nil
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// cookieSession keeps the session token in an HttpOnly, SameSite=Strict
+// cookie (Secure under TLS).
+type cookieSession struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	token  string
+	maxAge time.Duration
+}
+
+func (c *cookieSession) Token() string { return c.token }
+
+func (c *cookieSession) Keep(token string) {
+	c.token = token
+	http.SetCookie(c.w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.r.TLS != nil, MaxAge: int(c.maxAge.Seconds())})
+}
+
+func (c *cookieSession) Forget() {
+	c.token = ""
+	http.SetCookie(c.w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.r.TLS != nil, MaxAge: -1})
+}
