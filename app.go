@@ -28,6 +28,14 @@ func (a *App) ctx() context.Context {
 	return core.WithCaller(a.base, core.Caller{Token: a.session.Token(), IP: a.ip, UserAgent: a.userAgent})
 }
 
+// keep remembers a new session's token (window memory or cookie).
+func (a *App) keep(me core.Me, token string, err error) (core.Me, error) {
+	if err == nil {
+		a.session.Keep(token)
+	}
+	return me, err
+}
+
 // SetupStatus says whether first-run setup is still to do.
 func (a *App) SetupStatus() (core.SetupStatus, error) { return a.core.SetupStatus(a.ctx()) }
 
@@ -40,13 +48,7 @@ func (a *App) Setup(in core.SetupInput) (core.Me, error) {
 }
 
 // SignIn checks the password and starts a session.
-func (a *App) SignIn(in core.SignInInput) (core.Me, error) {
-	me, token, err := a.core.SignIn(a.ctx(), in)
-	if err == nil {
-		a.session.Keep(token)
-	}
-	return me, err
-}
+func (a *App) SignIn(in core.SignInInput) (core.Me, error) { return a.keep(a.core.SignIn(a.ctx(), in)) }
 
 // SignOut ends the session.
 func (a *App) SignOut() error {
@@ -61,6 +63,75 @@ func (a *App) Me() (core.Me, error) { return a.core.Me(a.ctx()) }
 // ListUsers returns a page of the current tenant's users.
 func (a *App) ListUsers(in core.ListUsersInput) (core.UserPage, error) {
 	return a.core.ListUsers(a.ctx(), in)
+}
+
+// GetUser returns one user for the edit form.
+func (a *App) GetUser(id uint64) (core.UserDetail, error) { return a.core.GetUser(a.ctx(), id) }
+
+// CreateUser makes an account that works at once (Create now).
+func (a *App) CreateUser(in core.CreateUserInput) (core.UserView, error) {
+	return a.core.CreateUser(a.ctx(), in)
+}
+
+// UpdateUser changes a user's name or role.
+func (a *App) UpdateUser(in core.UpdateUserInput) (core.UserView, error) {
+	return a.core.UpdateUser(a.ctx(), in)
+}
+
+// DeactivateUser ends a user's access at once.
+func (a *App) DeactivateUser(id uint64) (core.UserView, error) {
+	return a.core.DeactivateUser(a.ctx(), id)
+}
+
+// ReactivateUser lets a deactivated user sign in again.
+func (a *App) ReactivateUser(id uint64) (core.UserView, error) {
+	return a.core.ReactivateUser(a.ctx(), id)
+}
+
+// InviteUser sends an invitation and returns its link.
+func (a *App) InviteUser(in core.InviteInput) (core.InviteResult, error) {
+	return a.core.InviteUser(a.ctx(), in)
+}
+
+// ListInvitations lists the current tenant's invitations.
+func (a *App) ListInvitations(in core.ListInvitationsInput) ([]core.InvitationView, error) {
+	return a.core.ListInvitations(a.ctx(), in)
+}
+
+// InvitationLink returns a pending invitation's link again.
+func (a *App) InvitationLink(id uint64) (string, error) { return a.core.InvitationLink(a.ctx(), id) }
+
+// ResendInvitation makes a new link (the old one stops working) and e-mails it.
+func (a *App) ResendInvitation(id uint64) (core.InviteResult, error) {
+	return a.core.ResendInvitation(a.ctx(), id)
+}
+
+// RevokeInvitation stops an invitation's link from working.
+func (a *App) RevokeInvitation(id uint64) (core.InvitationView, error) {
+	return a.core.RevokeInvitation(a.ctx(), id)
+}
+
+// InvitationInfo describes the invitation behind a link (no session needed).
+func (a *App) InvitationInfo(token string) (core.InvitationInfo, error) {
+	return a.core.InvitationInfo(a.ctx(), token)
+}
+
+// AcceptInvitation creates the invitee's account and signs them in.
+func (a *App) AcceptInvitation(in core.AcceptInput) (core.Me, error) {
+	return a.keep(a.core.AcceptInvitation(a.ctx(), in))
+}
+
+// GetSettings returns the settings.
+func (a *App) GetSettings() (core.Settings, error) { return a.core.GetSettings(a.ctx()) }
+
+// UpdateSettings changes settings.
+func (a *App) UpdateSettings(in core.SettingsInput) (core.Settings, error) {
+	return a.core.UpdateSettings(a.ctx(), in)
+}
+
+// SendTestEmail sends a test e-mail with the saved SMTP settings.
+func (a *App) SendTestEmail(to string) (core.TestEmailResult, error) {
+	return a.core.SendTestEmail(a.ctx(), to)
 }
 
 // memorySession keeps the window's session token in memory: it never

@@ -3,12 +3,15 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
+	"gatehouse/internal/auth"
 	"gatehouse/internal/core"
 	"gatehouse/internal/store"
 )
 
-// open opens the data folder and returns the service over it.
+// open opens the data folder — the database and the key that seals its
+// secrets — and returns the service over it.
 func open(env *Env, dir string) (*core.Service, func(), error) {
 	db, err := store.Open(dir, store.Options{})
 	if err != nil {
@@ -17,6 +20,24 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 		}
 		return nil, nil, err
 	}
-	svc := core.New(core.Config{DB: db, Logger: logger(env)})
+	keyPath := filepath.Join(dir, auth.KeyFile)
+	key, err := auth.LoadOrCreateKey(keyPath)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	sealer, err := auth.NewSealer(key)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("the key file %s: %v", keyPath, err)
+	}
+	svc := core.New(core.Config{DB: db, Sealer: sealer, Logger: logger(env)})
+	if err := svc.CheckKey(); err != nil {
+		db.Close()
+		if errors.Is(err, core.ErrWrongKey) {
+			return nil, nil, fmt.Errorf("the key file %s does not match the database %s; restore the key file that belongs with it (nothing was changed)", keyPath, db.Path())
+		}
+		return nil, nil, err
+	}
 	return svc, func() { db.Close() }, nil
 }

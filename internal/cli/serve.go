@@ -43,6 +43,7 @@ func runServe(env *Env, args []string) error {
 		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 	}
+	go svc.RunMailer(ctx)
 	return serveLAN(ctx, env, svc, dir, *addr, *plain)
 }
 
@@ -86,9 +87,11 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		scheme = "https"
 		fmt.Fprintf(env.Stdout, "Certificate fingerprint (SHA-256): %s\n", web.Fingerprint(cert))
 	}
-	for _, u := range lanURLs(scheme, ln.Addr().(*net.TCPAddr)) {
+	urls := lanURLs(scheme, ln.Addr().(*net.TCPAddr))
+	for _, u := range urls {
 		fmt.Fprintf(env.Stdout, "Listening on %s\n", u)
 	}
+	svc.SetDefaultBaseURL(urls[len(urls)-1]) // the LAN address when there is one
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -27,6 +27,7 @@ func runWindow(env *Env, args []string) error {
 	defer closeDB()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	go svc.RunMailer(ctx)
 	lanDone := make(chan struct{})
 	go func() {
 		defer close(lanDone)

@@ -16,10 +16,22 @@ const (
 	ActSignInFailed = "sign_in_failed"
 	ActSignOut      = "sign_out"
 	ActCreate       = "create"
+	ActUpdate       = "update"
+	ActDeactivate   = "deactivate"
+	ActReactivate   = "reactivate"
+	ActInvite       = "invite"
+	ActResend       = "resend"
+	ActRevoke       = "revoke"
+	ActAccept       = "accept"
+	ActEmailSent    = "email_sent"
+	ActEmailFailed  = "email_failed"
 
-	ResUser    = "user"
-	ResTenant  = "tenant"
-	ResSession = "session"
+	ResUser     = "user"
+	ResTenant   = "tenant"
+	ResSession  = "session"
+	ResInvite   = "invitation"
+	ResSettings = "settings"
+	ResEmail    = "email"
 )
 
 // who is the actor recorded on an event, as it was at the time.

@@ -8,24 +8,49 @@ import (
 	"time"
 
 	"gatehouse/internal/auth"
+	"gatehouse/internal/mail"
 	"gatehouse/internal/store"
 	"gatehouse/internal/store/storetest"
 )
 
 // env is a fresh Gatehouse for one scenario: temp DB, fake clock, cheap bcrypt.
 type env struct {
-	t   *testing.T
-	db  *store.DB
-	svc *Service
-	mu  sync.Mutex
-	now time.Time
+	t      *testing.T
+	db     *store.DB
+	svc    *Service
+	mailer *recordingMailer
+	mu     sync.Mutex
+	now    time.Time
+}
+
+// recordingMailer keeps what would have been sent; fail makes it refuse.
+type recordingMailer struct {
+	mu   sync.Mutex
+	sent []mail.Message
+	fail error
+}
+
+func (m *recordingMailer) Send(_ context.Context, _ mail.Config, msg mail.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+func (m *recordingMailer) messages() []mail.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]mail.Message(nil), m.sent...)
 }
 
 const testPassword = "correct horse"
 
 func newEnv(t *testing.T) *env {
-	e := &env{t: t, db: storetest.Open(t), now: time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC)}
-	e.svc = New(Config{DB: e.db, Hasher: auth.NewHasher(4, 4), Now: e.clock})
+	e := &env{t: t, db: storetest.Open(t), now: time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC), mailer: &recordingMailer{}}
+	e.svc = New(Config{DB: e.db, Hasher: auth.NewHasher(4, 4), Now: e.clock, Mailer: e.mailer, BaseURL: "https://gatehouse.test:8420"})
 	return e
 }
 
@@ -87,4 +112,33 @@ func wantCode(t *testing.T, what string, err error, code Code, field string) {
 	if field != "" && AsError(err).Field != field {
 		t.Fatalf("%s: field %q, want %q", what, AsError(err).Field, field)
 	}
+}
+
+// configureSMTP saves SMTP settings as an admin would.
+func (e *env) configureSMTP(ctx context.Context) {
+	e.t.Helper()
+	host, from, sec := "smtp.kwgroup.uk", "gatehouse@kwgroup.uk", "starttls"
+	if _, err := e.svc.UpdateSettings(ctx, SettingsInput{SMTPHost: &host, SMTPFromAddress: &from, SMTPSecurity: &sec}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// deliver runs the outbox once.
+func (e *env) deliver() {
+	e.t.Helper()
+	if _, err := e.svc.DeliverDue(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// tokenOf pulls the token out of an invitation link.
+func tokenOf(link string) string {
+	_, tok, _ := strings.Cut(link, "token=")
+	return tok
+}
+
+// accept accepts an invitation with the test password.
+func (e *env) accept(link, name string) (Me, context.Context, error) {
+	me, tok, err := e.svc.AcceptInvitation(e.caller(""), AcceptInput{Token: tokenOf(link), Name: name, Password: testPassword})
+	return me, e.caller(tok), err
 }

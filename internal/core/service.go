@@ -1,11 +1,14 @@
 package core
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/internal/auth"
+	"gatehouse/internal/mail"
 	"gatehouse/internal/store"
 )
 
@@ -18,27 +21,48 @@ const (
 	lastSeenEvery = time.Minute
 )
 
+// Mailer sends one e-mail; mail.Sender is the real one.
+type Mailer interface {
+	Send(ctx context.Context, cfg mail.Config, msg mail.Message) error
+}
+
 // Config assembles a Service.
 type Config struct {
 	DB     *store.DB
+	Sealer *auth.Sealer     // seals secrets at rest; default: a random key (tests)
 	Hasher *auth.Hasher     // default: cost 12, 4 at once
+	Mailer Mailer           // default: SMTP
 	Now    func() time.Time // default: time.Now
 	Logger *slog.Logger     // default: discard
+	// BaseURL is the default start of links in e-mails, used until an
+	// admin sets one in Settings.
+	BaseURL string
 }
 
 // Service runs the use cases.
 type Service struct {
-	db     *store.DB
-	hasher *auth.Hasher
-	now    func() time.Time
-	log    *slog.Logger
+	db      *store.DB
+	sealer  *auth.Sealer
+	hasher  *auth.Hasher
+	mailer  Mailer
+	now     func() time.Time
+	log     *slog.Logger
+	baseURL atomic.Pointer[string]
+	wake    chan struct{} // nudges the outbox worker after a commit
 }
 
 // New returns a Service over cfg.
 func New(cfg Config) *Service {
-	s := &Service{db: cfg.DB, hasher: cfg.Hasher, now: cfg.Now, log: cfg.Logger}
+	s := &Service{db: cfg.DB, sealer: cfg.Sealer, hasher: cfg.Hasher, mailer: cfg.Mailer, now: cfg.Now,
+		log: cfg.Logger, wake: make(chan struct{}, 1)}
+	if s.sealer == nil {
+		s.sealer, _ = auth.NewSealer(auth.HashToken(auth.NewToken()))
+	}
 	if s.hasher == nil {
 		s.hasher = auth.NewHasher(auth.DefaultCost, 4)
+	}
+	if s.mailer == nil {
+		s.mailer = &mail.Sender{}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -46,8 +70,16 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://localhost:8420"
+	}
+	s.SetDefaultBaseURL(cfg.BaseURL)
 	return s
 }
+
+// SetDefaultBaseURL sets the link base used until an admin sets one; the
+// LAN server calls it once it knows its address.
+func (s *Service) SetDefaultBaseURL(u string) { s.baseURL.Store(&u) }
 
 // DB exposes the store to the commands that work on the file itself
 // (backup, checks).
@@ -67,4 +99,12 @@ func (s *Service) internal(op string, err error) error {
 	}
 	s.log.Error("internal error", "op", op, "err", err)
 	return AsError(err)
+}
+
+// nudgeMailer tells the outbox worker there may be work, after a commit.
+func (s *Service) nudgeMailer() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }

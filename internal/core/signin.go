@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
@@ -85,31 +87,40 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (Me, string, error
 		if u == nil || !u.Active {
 			return errBadSignIn // deactivated between the check and now
 		}
-		tenantID, err := landingTenant(tx, u)
-		if err != nil {
-			return err
-		}
-		t, err := tx.Tenant(tenantID)
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: tenantID,
-			CreatedAt: now, LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200)}
-		if err := tx.PutSession(sess); err != nil {
-			return err
-		}
-		u.LastLoginAt = now
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		a = actor{session: *sess, user: *u, tenant: *t, ip: c.IP}
-		return record(tx, now, a.who(), tenantID, ActSignIn, ResSession, u.ID, nil)
+		a, err = startSession(tx, u, token, c, s.clock())
+		return err
 	})
 	if err != nil {
 		return Me{}, "", s.internal("sign in", err)
 	}
 	return viewMe(&a), token, nil
+}
+
+// startSession stores a new session for u, records the sign-in and the
+// last-login time, and returns the signed-in actor.
+func startSession(tx *store.Tx, u *store.User, token string, c Caller, now time.Time) (actor, error) {
+	tenantID, err := landingTenant(tx, u)
+	if err != nil {
+		return actor{}, err
+	}
+	t, err := tx.Tenant(tenantID)
+	if err != nil {
+		return actor{}, err
+	}
+	if t == nil {
+		return actor{}, fmt.Errorf("user %d: tenant %d is missing", u.ID, tenantID)
+	}
+	sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: tenantID,
+		CreatedAt: now, LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200)}
+	if err := tx.PutSession(sess); err != nil {
+		return actor{}, err
+	}
+	u.LastLoginAt = now
+	if err := tx.UpdateUser(u); err != nil {
+		return actor{}, err
+	}
+	a := actor{session: *sess, user: *u, tenant: *t, ip: c.IP}
+	return a, record(tx, now, a.who(), tenantID, ActSignIn, ResSession, u.ID, nil)
 }
 
 // landingTenant is the tenant a sign-in lands in: the user's default if

@@ -54,8 +54,16 @@ type Me struct {
 	User         UserView          `json:"user"`
 	Tenant       TenantView        `json:"tenant"`
 	Capabilities []auth.Capability `json:"capabilities"`
+	// InviteRoles are the roles this user may give in Send invite and Create now.
+	InviteRoles []auth.Role `json:"inviteRoles"`
 }
 
 func viewMe(a *actor) Me {
-	return Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), Capabilities: auth.CapabilitiesOf(a.user.Role)}
+	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), Capabilities: auth.CapabilitiesOf(a.user.Role), InviteRoles: []auth.Role{}}
+	for _, r := range invitableRoles {
+		if a.user.Role.CanGrant(r) {
+			me.InviteRoles = append(me.InviteRoles, r)
+		}
+	}
+	return me
 }

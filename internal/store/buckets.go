@@ -17,11 +17,24 @@ var (
 	bucketUserSess    = []byte("user_sessions_v1") // user id | sha256(token) → empty
 	bucketSettings    = []byte("settings_v1")      // setting name → JSON
 	bucketAudit       = []byte("audit_v1")         // unix nanos | sequence → Event JSON
+
+	bucketInvites      = []byte("invitations_v1")    // invitation id → Invitation JSON
+	bucketInviteToken  = []byte("invite_token_v1")   // sha256(token) → invitation id
+	bucketInviteEmail  = []byte("invite_email_v1")   // lower(email) → id of its pending invitation
+	bucketTenantInvite = []byte("tenant_invites_v1") // tenant id | invitation id → empty
+	bucketOutbox       = []byte("outbox_v1")         // message id → Message JSON
+	bucketOutboxDue    = []byte("outbox_due_v1")     // message id → empty, while queued
 )
 
-// allBuckets is every bucket of the current layout, for creation and checks.
-var allBuckets = [][]byte{
-	bucketMeta, bucketUsers, bucketUserEmail, bucketCredentials, bucketTenants,
-	bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
-	bucketSessions, bucketUserSess, bucketSettings, bucketAudit,
-}
+// The buckets each migration added.
+var (
+	layout1 = [][]byte{
+		bucketMeta, bucketUsers, bucketUserEmail, bucketCredentials, bucketTenants,
+		bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
+		bucketSessions, bucketUserSess, bucketSettings, bucketAudit,
+	}
+	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmail, bucketTenantInvite, bucketOutbox, bucketOutboxDue}
+)
+
+// allBuckets is every bucket of the current layout, for checks.
+var allBuckets = append(append([][]byte{}, layout1...), layout2...)

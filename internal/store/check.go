@@ -89,6 +89,40 @@ func (t *Tx) checkIndexes() []error {
 	if a, b := t.b(bucketMembers).Stats().KeyN, t.b(bucketTenantUsers).Stats().KeyN; a != b {
 		bad("%d memberships but %d tenant entries", a, b)
 	}
+	_ = t.b(bucketInvites).ForEach(func(k, v []byte) error {
+		var inv Invitation
+		if err := unmarshal(k, v, &inv); err != nil {
+			bad("%v", err)
+			return nil
+		}
+		if readU64(t.b(bucketInviteToken).Get(inv.TokenHash)) != inv.ID {
+			bad("invitation %d: token index does not point to it", inv.ID)
+		}
+		if t.b(bucketTenantInvite).Get(join(u64(inv.TenantID), k)) == nil {
+			bad("invitation %d is not listed under its tenant", inv.ID)
+		}
+		// The e-mail index holds the newest pending invitation of an address;
+		// an older, expired one it replaced stays pending but unindexed.
+		indexed := readU64(t.b(bucketInviteEmail).Get([]byte(Fold(inv.Email))))
+		if indexed == inv.ID && inv.State != InvitePending || inv.State == InvitePending && indexed < inv.ID {
+			bad("invitation %d (%s): e-mail index points to %d", inv.ID, inv.State, indexed)
+		}
+		return nil
+	})
+	if a, b := t.b(bucketInvites).Stats().KeyN, t.b(bucketInviteToken).Stats().KeyN; a != b {
+		bad("%d invitations but %d token index entries", a, b)
+	}
+	_ = t.b(bucketOutbox).ForEach(func(k, v []byte) error {
+		var m Message
+		if err := unmarshal(k, v, &m); err != nil {
+			bad("%v", err)
+			return nil
+		}
+		if due := t.b(bucketOutboxDue).Get(k) != nil; due != (m.State == MailQueued) {
+			bad("message %d (%s): due index disagrees", m.ID, m.State)
+		}
+		return nil
+	})
 	_ = t.b(bucketUserSess).ForEach(func(k, _ []byte) error {
 		if t.b(bucketSessions).Get(k[8:]) == nil {
 			bad("user-session index %x points to no session", k)

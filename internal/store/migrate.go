@@ -16,14 +16,19 @@ type migration struct {
 
 // migrations is the history of the layout. Append; never edit or reorder.
 var migrations = []migration{
-	{"create the first layout", func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+	{"create the first layout", createBuckets(layout1)},
+	{"add invitations and the mail outbox", createBuckets(layout2)},
+}
+
+func createBuckets(names [][]byte) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		for _, b := range names {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		return nil
-	}},
+	}
 }
 
 // SchemaVersion is the layout version this build writes.

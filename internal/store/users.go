@@ -114,3 +114,19 @@ func (t *Tx) Credentials(id uint64) (Credentials, error) {
 func (t *Tx) PutCredentials(id uint64, c Credentials) error {
 	return putJSON(t.b(bucketCredentials), u64(id), c)
 }
+
+// CountActive counts active users with role, stopping at limit.
+func (t *Tx) CountActive(role auth.Role, limit int) (int, error) {
+	n := 0
+	c := t.b(bucketUsers).Cursor()
+	for k, v := c.First(); k != nil && n < limit; k, v = c.Next() {
+		var u User
+		if err := unmarshal(k, v, &u); err != nil {
+			return 0, err
+		}
+		if u.Active && u.Role == role {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,359 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+)
+
+// Limits of the optional profile fields.
+const (
+	maxJobTitle = 100
+	maxOffice   = 300
+	maxNotes    = 2000
+)
+
+// CreateUserInput is the Create now form.
+type CreateUserInput struct {
+	Email         string `json:"email"`
+	Name          string `json:"name"`
+	Role          string `json:"role"`
+	Password      string `json:"password"`
+	JobTitle      string `json:"jobTitle"`
+	OfficeAddress string `json:"officeAddress"`
+	Notes         string `json:"notes"`
+	TenantID      uint64 `json:"tenantId"` // 0: the current tenant
+}
+
+// cleanText checks an optional free-text field: trimmed, at most max
+// characters, no control characters except line breaks and tabs where
+// multiline is allowed.
+func cleanText(field, s string, max int, multiline bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return "", fieldError(field, "This contains characters that are not allowed.")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", fieldError(field, "Use at most %d characters.", max)
+	}
+	bad := strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
+	})
+	if bad {
+		return "", fieldError(field, "This contains characters that are not allowed.")
+	}
+	return s, nil
+}
+
+// CreateUser makes an account that works at once (Create now).
+func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView, error) {
+	a, err := s.require(ctx, auth.ManageUsers)
+	if err != nil {
+		return UserView{}, err
+	}
+	u := store.User{Active: true}
+	if u.Email, err = cleanEmail("email", in.Email); err != nil {
+		return UserView{}, err
+	}
+	if u.Name, err = cleanName("name", in.Name); err != nil {
+		return UserView{}, err
+	}
+	role, ok := validInviteRole(in.Role)
+	if !ok {
+		return UserView{}, fieldError("role", "Choose Agent, Manager, Admin or Contractor / Vendor.")
+	}
+	if !a.user.Role.CanGrant(role) {
+		return UserView{}, fieldError("role", "You cannot give someone a role above your own.")
+	}
+	u.Role = role
+	if err := checkPassword("password", in.Password); err != nil {
+		return UserView{}, err
+	}
+	if u.JobTitle, err = cleanText("jobTitle", in.JobTitle, maxJobTitle, false); err != nil {
+		return UserView{}, err
+	}
+	if u.OfficeAddress, err = cleanText("officeAddress", in.OfficeAddress, maxOffice, true); err != nil {
+		return UserView{}, err
+	}
+	if u.Notes, err = cleanText("notes", in.Notes, maxNotes, true); err != nil {
+		return UserView{}, err
+	}
+	if u.TenantID, err = s.targetTenant(a, in.TenantID); err != nil {
+		return UserView{}, err
+	}
+	hash, err := s.hasher.Hash(in.Password) // bcrypt outside the transaction
+	if err != nil {
+		return UserView{}, s.internal("hash", err)
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		now := s.clock()
+		u.DefaultTenantID, u.CreatedAt, u.UpdatedAt = u.TenantID, now, now
+		if existing, err := tx.UserByEmail(u.Email); err != nil {
+			return err
+		} else if existing != nil {
+			return fieldError("email", "A user with this e-mail address already exists.")
+		}
+		if err := tx.CreateUser(&u, store.Credentials{PasswordHash: hash}); err != nil {
+			return err
+		}
+		if err := s.joinTenant(tx, &u, u.TenantID, now); err != nil {
+			return err
+		}
+		extra := map[string]any{"via": "create now"}
+		// A pending invitation to the same address is no longer needed.
+		if inv, err := tx.PendingInvitationFor(u.Email); err != nil {
+			return err
+		} else if inv != nil && inv.State == store.InvitePending {
+			inv.State, inv.FinishedAt = store.InviteRevoked, now
+			if err := s.cancelMail(tx, inv.MessageID); err != nil {
+				return err
+			}
+			if err := tx.PutInvitation(inv); err != nil {
+				return err
+			}
+			extra["revokedInvitation"] = inv.ID
+		}
+		return record(tx, now, a.who(), u.TenantID, ActCreate, ResUser, u.ID, &change{After: auditUser(&u), Extra: extra})
+	})
+	if err != nil {
+		return UserView{}, s.internal("create user", err)
+	}
+	return viewUser(&u), nil
+}
+
+// joinTenant makes u a (listed) member of tenant.
+func (s *Service) joinTenant(tx *store.Tx, u *store.User, tenant uint64, now time.Time) error {
+	return tx.PutMembership(store.Membership{UserID: u.ID, TenantID: tenant, CreatedAt: now})
+}
+
+var errNoUser = &Error{Code: NotFound, Message: "There is no such user in this tenant."}
+
+// tenantUser loads a user listed in the actor's tenant; anyone else gets the
+// same answer as a missing id, so ids from other tenants reveal nothing.
+func tenantUser(tx *store.Tx, a *actor, id uint64) (*store.User, error) {
+	u, err := tx.User(id)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
+		return nil, errNoUser
+	}
+	m, err := tx.Membership(u.ID, a.tenant.ID)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.Shadow {
+		return nil, errNoUser
+	}
+	return u, nil
+}
+
+// UserDetail is the edit form's data.
+type UserDetail struct {
+	User UserView `json:"user"`
+	// What the caller may do to this user, so the form can say so up front;
+	// core checks again on every change.
+	CanEdit       bool        `json:"canEdit"`
+	CanChangeRole bool        `json:"canChangeRole"`
+	Reason        string      `json:"reason"` // why not, when not
+	Roles         []auth.Role `json:"roles"`  // the roles the caller may grant
+}
+
+// GetUser returns one user of the current tenant for the edit form.
+func (s *Service) GetUser(ctx context.Context, id uint64) (UserDetail, error) {
+	a, err := s.require(ctx, auth.ManageUsers)
+	if err != nil {
+		return UserDetail{}, err
+	}
+	var out UserDetail
+	err = s.db.View(func(tx *store.Tx) error {
+		u, err := tenantUser(tx, a, id)
+		if err != nil {
+			return err
+		}
+		out = UserDetail{User: viewUser(u), CanEdit: true, CanChangeRole: true, Roles: grantable(a.user.Role)}
+		if err := checkOutranks(a, u); err != nil {
+			out.CanEdit, out.CanChangeRole, out.Reason = false, false, err.(*Error).Message
+		} else if u.ID == a.user.ID {
+			out.CanChangeRole, out.Reason = false, errOwnRole.Message
+		}
+		return nil
+	})
+	return out, s.internal("get user", err)
+}
+
+func grantable(r auth.Role) []auth.Role {
+	var out []auth.Role
+	for _, x := range auth.Roles {
+		if r.CanGrant(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+var (
+	errOwnRole   = &Error{Code: Forbidden, Message: "You cannot change your own role. Ask another administrator."}
+	errOwnActive = &Error{Code: Forbidden, Message: "You cannot deactivate yourself. Ask another administrator."}
+	errLastSuper = &Error{Code: Conflict, Message: "This is the last active super admin. Make someone else a super admin first."}
+	errOutranked = &Error{Code: Forbidden, Message: "This user's role is above yours, so you cannot change them."}
+)
+
+// checkOutranks refuses changes to someone whose role is above the actor's.
+func checkOutranks(a *actor, target *store.User) error {
+	if target.Role.Rank() > a.user.Role.Rank() {
+		return errOutranked
+	}
+	return nil
+}
+
+// lastActiveSuperAdmin reports whether u is the only active SUPER_ADMIN.
+func lastActiveSuperAdmin(tx *store.Tx, u *store.User) (bool, error) {
+	if u.Role != auth.SuperAdmin || !u.Active {
+		return false, nil
+	}
+	n, err := tx.CountActive(auth.SuperAdmin, 2)
+	return n < 2, err
+}
+
+// UpdateUserInput changes a user; a nil field is left as it is.
+type UpdateUserInput struct {
+	ID   uint64  `json:"id"`
+	Name *string `json:"name"`
+	Role *string `json:"role"`
+}
+
+// UpdateUser changes a user's name and role, with the guardrails: nobody
+// grants a role above their own or changes their own role, nobody changes
+// someone who outranks them, and the last active SUPER_ADMIN stays one.
+func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView, error) {
+	a, err := s.require(ctx, auth.ManageUsers)
+	if err != nil {
+		return UserView{}, err
+	}
+	var name string
+	if in.Name != nil {
+		if name, err = cleanName("name", *in.Name); err != nil {
+			return UserView{}, err
+		}
+	}
+	var role auth.Role
+	if in.Role != nil {
+		if role = auth.Role(*in.Role); !role.Valid() {
+			return UserView{}, fieldError("role", "Choose one of the six roles.")
+		}
+	}
+	var out store.User
+	err = s.db.Update(func(tx *store.Tx) error {
+		u, err := tenantUser(tx, a, in.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkOutranks(a, u); err != nil {
+			return err
+		}
+		before := auditUser(u)
+		if in.Name != nil {
+			u.Name = name
+		}
+		if in.Role != nil && role != u.Role {
+			switch last, err := lastActiveSuperAdmin(tx, u); {
+			case err != nil:
+				return err
+			case u.ID == a.user.ID:
+				return errOwnRole
+			case !a.user.Role.CanGrant(role):
+				return fieldError("role", "You cannot grant a role above your own.")
+			case last:
+				return errLastSuper
+			}
+			u.Role = role
+		}
+		after := auditUser(u)
+		if after == before {
+			out = *u
+			return nil // nothing changed: no write, no event
+		}
+		now := s.clock()
+		u.UpdatedAt = now
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		out = *u
+		return record(tx, now, a.who(), a.tenant.ID, ActUpdate, ResUser, u.ID, &change{Before: before, After: after})
+	})
+	if err != nil {
+		return UserView{}, s.internal("update user", err)
+	}
+	return viewUser(&out), nil
+}
+
+// DeactivateUser ends a user's access at once: the account is marked
+// inactive and every session it has (window and LAN) is deleted in the same
+// transaction, so its next request fails.
+func (s *Service) DeactivateUser(ctx context.Context, id uint64) (UserView, error) {
+	return s.setActive(ctx, id, false)
+}
+
+// ReactivateUser lets a deactivated user sign in again.
+func (s *Service) ReactivateUser(ctx context.Context, id uint64) (UserView, error) {
+	return s.setActive(ctx, id, true)
+}
+
+func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserView, error) {
+	a, err := s.require(ctx, auth.ManageUsers)
+	if err != nil {
+		return UserView{}, err
+	}
+	var out store.User
+	err = s.db.Update(func(tx *store.Tx) error {
+		u, err := tenantUser(tx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := checkOutranks(a, u); err != nil {
+			return err
+		}
+		if u.Active == active {
+			out = *u
+			return nil
+		}
+		if !active {
+			if u.ID == a.user.ID {
+				return errOwnActive
+			}
+			if last, err := lastActiveSuperAdmin(tx, u); err != nil {
+				return err
+			} else if last {
+				return errLastSuper
+			}
+		}
+		now := s.clock()
+		before := auditUser(u)
+		u.Active, u.UpdatedAt = active, now
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		extra := map[string]any{}
+		action := ActReactivate
+		if !active {
+			action = ActDeactivate
+			n, err := tx.DeleteUserSessions(u.ID)
+			if err != nil {
+				return err
+			}
+			extra["sessionsEnded"] = n
+		}
+		out = *u
+		return record(tx, now, a.who(), a.tenant.ID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
+	})
+	if err != nil {
+		return UserView{}, s.internal("set active", err)
+	}
+	return viewUser(&out), nil
+}

@@ -1,0 +1,297 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/mail"
+	"gatehouse/internal/store"
+)
+
+// Setting names in the store.
+const (
+	settingGeneral = "general"
+	settingSMTP    = "smtp"
+)
+
+// generalSettings are stored as one record.
+type generalSettings struct {
+	BaseURL string `json:"baseUrl"`
+}
+
+// smtpSettings are stored as one record; the password only sealed.
+type smtpSettings struct {
+	Host           string        `json:"host"`
+	Port           int           `json:"port"`
+	Security       mail.Security `json:"security"`
+	Username       string        `json:"username"`
+	SealedPassword []byte        `json:"sealedPassword,omitempty"`
+	FromName       string        `json:"fromName"`
+	FromAddress    string        `json:"fromAddress"`
+}
+
+func (c smtpSettings) configured() bool { return c.Host != "" && c.FromAddress != "" }
+
+const sealSMTPPassword = "smtp-password"
+
+// Settings is what the settings page shows. The SMTP password is never
+// returned: only whether one is set.
+type Settings struct {
+	BaseURL        string `json:"baseUrl"`        // as set; empty means the default
+	DefaultBaseURL string `json:"defaultBaseUrl"` // what links use when BaseURL is empty
+	SMTP           struct {
+		Host        string `json:"host"`
+		Port        int    `json:"port"`
+		Security    string `json:"security"`
+		Username    string `json:"username"`
+		HasPassword bool   `json:"hasPassword"`
+		FromName    string `json:"fromName"`
+		FromAddress string `json:"fromAddress"`
+		Configured  bool   `json:"configured"`
+	} `json:"smtp"`
+}
+
+// SettingsInput changes settings; a nil field is left as it is. An empty
+// SMTPPassword clears it.
+type SettingsInput struct {
+	BaseURL         *string `json:"baseUrl"`
+	SMTPHost        *string `json:"smtpHost"`
+	SMTPPort        *int    `json:"smtpPort"`
+	SMTPSecurity    *string `json:"smtpSecurity"`
+	SMTPUsername    *string `json:"smtpUsername"`
+	SMTPPassword    *string `json:"smtpPassword"`
+	SMTPFromName    *string `json:"smtpFromName"`
+	SMTPFromAddress *string `json:"smtpFromAddress"`
+}
+
+func readSettings(tx *store.Tx) (generalSettings, smtpSettings, error) {
+	var g generalSettings
+	var m smtpSettings
+	if _, err := tx.Setting(settingGeneral, &g); err != nil {
+		return g, m, err
+	}
+	_, err := tx.Setting(settingSMTP, &m)
+	return g, m, err
+}
+
+func (s *Service) linkBase(g generalSettings) string {
+	if g.BaseURL != "" {
+		return g.BaseURL
+	}
+	return *s.baseURL.Load()
+}
+
+func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
+	var out Settings
+	out.BaseURL, out.DefaultBaseURL = g.BaseURL, *s.baseURL.Load()
+	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
+	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
+	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
+	return out
+}
+
+// GetSettings returns the settings (ADMIN, SUPER_ADMIN).
+func (s *Service) GetSettings(ctx context.Context) (Settings, error) {
+	if _, err := s.require(ctx, auth.ManageSettings); err != nil {
+		return Settings{}, err
+	}
+	var out Settings
+	err := s.db.View(func(tx *store.Tx) error {
+		g, m, err := readSettings(tx)
+		out = s.viewSettings(g, m)
+		return err
+	})
+	return out, s.internal("get settings", err)
+}
+
+// UpdateSettings validates and stores changed settings, with an audit
+// event listing what changed (never the password itself).
+func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Settings, error) {
+	a, err := s.require(ctx, auth.ManageSettings)
+	if err != nil {
+		return Settings{}, err
+	}
+	var out Settings
+	err = s.db.Update(func(tx *store.Tx) error {
+		g, m, err := readSettings(tx)
+		if err != nil {
+			return err
+		}
+		beforeG, beforeM := g, m
+		if err := applySettings(&g, &m, in, s.sealer); err != nil {
+			return err
+		}
+		if m.Host != "" || m.FromAddress != "" {
+			if m.Host == "" {
+				return fieldError("smtpHost", "Enter the SMTP server's host name, or clear the sender address to turn e-mail off.")
+			}
+			if m.FromAddress == "" {
+				return fieldError("smtpFromAddress", "Enter the address invitations are sent from.")
+			}
+			if m.Port == 0 {
+				m.Port = defaultPort(m.Security)
+			}
+			if m.Security == "" {
+				m.Security = mail.StartTLS
+			}
+		}
+		if err := tx.PutSetting(settingGeneral, g); err != nil {
+			return err
+		}
+		if err := tx.PutSetting(settingSMTP, m); err != nil {
+			return err
+		}
+		out = s.viewSettings(g, m)
+		before, after := s.viewSettings(beforeG, beforeM), out
+		before.DefaultBaseURL, after.DefaultBaseURL = "", ""
+		return record(tx, s.clock(), a.who(), a.tenant.ID, ActUpdate, ResSettings, 0, &change{Before: before, After: after})
+	})
+	return out, s.internal("update settings", err)
+}
+
+func defaultPort(sec mail.Security) int {
+	switch sec {
+	case mail.ImplicitTLS:
+		return 465
+	case mail.NoSecurity:
+		return 25
+	}
+	return 587
+}
+
+func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer *auth.Sealer) error {
+	if in.BaseURL != nil {
+		u := strings.TrimRight(strings.TrimSpace(*in.BaseURL), "/")
+		if u != "" {
+			p, err := url.Parse(u)
+			if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil || len(u) > 300 {
+				return fieldError("baseUrl", "Enter an address like https://gatehouse.example.com:8420, without a path query.")
+			}
+		}
+		g.BaseURL = u
+	}
+	if in.SMTPHost != nil {
+		h := strings.TrimSpace(*in.SMTPHost)
+		if h != "" && (len(h) > 253 || strings.ContainsAny(h, " /:@\r\n\t") && net.ParseIP(h) == nil) {
+			return fieldError("smtpHost", "Enter a host name like smtp.example.com, or an IP address.")
+		}
+		m.Host = h
+	}
+	if in.SMTPPort != nil {
+		if *in.SMTPPort < 0 || *in.SMTPPort > 65535 {
+			return fieldError("smtpPort", "The port is a number from 1 to 65535 (usually 587, 465 or 25).")
+		}
+		m.Port = *in.SMTPPort
+	}
+	if in.SMTPSecurity != nil {
+		switch sec := mail.Security(*in.SMTPSecurity); sec {
+		case mail.StartTLS, mail.ImplicitTLS, mail.NoSecurity:
+			m.Security = sec
+		default:
+			return fieldError("smtpSecurity", "Choose STARTTLS, TLS or none.")
+		}
+	}
+	if in.SMTPUsername != nil {
+		u := strings.TrimSpace(*in.SMTPUsername)
+		if len(u) > 254 || strings.ContainsAny(u, "\r\n") {
+			return fieldError("smtpUsername", "The username can be at most 254 characters on one line.")
+		}
+		m.Username = u
+	}
+	if in.SMTPPassword != nil {
+		if len(*in.SMTPPassword) > 1024 || strings.ContainsAny(*in.SMTPPassword, "\r\n") {
+			return fieldError("smtpPassword", "The password can be at most 1024 characters on one line.")
+		}
+		m.SealedPassword = nil
+		if *in.SMTPPassword != "" {
+			m.SealedPassword = sealer.Seal([]byte(*in.SMTPPassword), sealSMTPPassword)
+		}
+	}
+	if in.SMTPFromName != nil {
+		n := strings.TrimSpace(*in.SMTPFromName)
+		if utf8.RuneCountInString(n) > 100 || strings.ContainsAny(n, "\r\n") {
+			return fieldError("smtpFromName", "The sender name can be at most 100 characters on one line.")
+		}
+		m.FromName = n
+	}
+	if in.SMTPFromAddress != nil {
+		if strings.TrimSpace(*in.SMTPFromAddress) == "" {
+			m.FromAddress = ""
+		} else {
+			addr, err := cleanEmail("smtpFromAddress", *in.SMTPFromAddress)
+			if err != nil {
+				return err
+			}
+			m.FromAddress = addr
+		}
+	}
+	return nil
+}
+
+// mailConfig unseals the stored SMTP settings for sending.
+func (s *Service) mailConfig(m smtpSettings) (mail.Config, error) {
+	cfg := mail.Config{Host: m.Host, Port: m.Port, Security: m.Security, Username: m.Username, FromName: m.FromName, FromAddress: m.FromAddress}
+	if len(m.SealedPassword) > 0 {
+		pw, err := s.sealer.Open(m.SealedPassword, sealSMTPPassword)
+		if err != nil {
+			return cfg, errors.New("the stored SMTP password cannot be read with this data folder's key; enter it again in Settings")
+		}
+		cfg.Password = string(pw)
+	}
+	if cfg.FromName == "" {
+		cfg.FromName = "Gatehouse"
+	}
+	return cfg, nil
+}
+
+// TestEmailResult says what happened to a test e-mail.
+type TestEmailResult struct {
+	Sent  bool   `json:"sent"`
+	Error string `json:"error"`
+}
+
+// SendTestEmail sends a test message with the saved settings to the given
+// address and reports the server's answer. The send happens outside any
+// transaction; its result is audited afterwards.
+func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult, error) {
+	a, err := s.require(ctx, auth.ManageSettings)
+	if err != nil {
+		return TestEmailResult{}, err
+	}
+	if to, err = cleanEmail("to", to); err != nil {
+		return TestEmailResult{}, err
+	}
+	var m smtpSettings
+	var g generalSettings
+	if err := s.db.View(func(tx *store.Tx) (err error) { g, m, err = readSettings(tx); return }); err != nil {
+		return TestEmailResult{}, s.internal("read settings", err)
+	}
+	if !m.configured() {
+		return TestEmailResult{}, &Error{Code: Conflict, Message: "Save the SMTP server and sender address first."}
+	}
+	cfg, err := s.mailConfig(m)
+	res := TestEmailResult{Sent: true}
+	if err == nil {
+		err = s.mailer.Send(ctx, cfg, mail.Message{
+			To:      to,
+			Subject: "Gatehouse test e-mail",
+			Text:    fmt.Sprintf("This is a test e-mail from Gatehouse (%s).\n\nIf you can read this, invitation e-mails will arrive too.\n", s.linkBase(g)),
+			HTML:    fmt.Sprintf("<p>This is a test e-mail from Gatehouse (%s).</p><p>If you can read this, invitation e-mails will arrive too.</p>", htmlEscape(s.linkBase(g))),
+		})
+	}
+	action := ActEmailSent
+	if err != nil {
+		res = TestEmailResult{Sent: false, Error: err.Error()}
+		action = ActEmailFailed
+	}
+	rerr := s.db.Update(func(tx *store.Tx) error {
+		return record(tx, s.clock(), a.who(), a.tenant.ID, action, ResEmail, 0, &change{Extra: map[string]any{"to": to, "kind": "test", "error": res.Error}})
+	})
+	return res, s.internal("record test e-mail", rerr)
+}

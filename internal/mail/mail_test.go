@@ -1,0 +1,117 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
+
+	"gatehouse/internal/mail/mailtest"
+)
+
+var msg = Message{To: "emma@kwgroup.uk", Subject: "Mitch invited you to Gatehouse – Zoë's team", Text: "Open https://gh/invite/accept?token=abc\n", HTML: "<p>Open <a href=\"https://gh\">the link</a></p>"}
+
+func TestComposeIsProperMIME(t *testing.T) {
+	raw, err := Compose(Config{FromName: "Gatehouse at KW Group", FromAddress: "noreply@kwgroup.uk"}, msg, time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("Zoë")) {
+		t.Fatal("a non-ASCII header was not encoded")
+	}
+	r, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := r.Header.Subject()
+	date, _ := r.Header.Date()
+	id, _ := r.Header.MessageID()
+	from, _ := r.Header.AddressList("From")
+	if subject != msg.Subject || !date.Equal(time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC)) || !strings.HasSuffix(id, "@kwgroup.uk") || from[0].Name != "Gatehouse at KW Group" {
+		t.Fatalf("headers: subject %q date %v id %q from %v", subject, date, id, from)
+	}
+	if ct, _, _ := r.Header.ContentType(); ct != "multipart/alternative" {
+		t.Fatalf("content type %q", ct)
+	}
+	var types []string
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := p.Header.(*gomail.InlineHeader).ContentType()
+		body, _ := io.ReadAll(p.Body)
+		body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")) // SMTP line endings
+		types = append(types, ct)
+		if ct == "text/plain" && string(body) != msg.Text || ct == "text/html" && string(body) != msg.HTML {
+			t.Errorf("%s body %q", ct, body)
+		}
+	}
+	if strings.Join(types, ",") != "text/plain,text/html" {
+		t.Fatalf("parts %v", types)
+	}
+}
+
+func TestComposeRefusesHeaderInjection(t *testing.T) {
+	bad := msg
+	bad.To = "emma@kwgroup.uk\r\nBcc: all@kwgroup.uk"
+	if _, err := Compose(Config{FromAddress: "a@b.c"}, bad, time.Now()); err == nil {
+		t.Fatal("a CRLF in To was accepted")
+	}
+}
+
+func TestSendWithStartTLSAndAuth(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{TLS: true, Username: "gatehouse", Password: "s3cret-smtp"})
+	s := &Sender{RootCAs: srv.Roots}
+	cfg := Config{Host: "localhost", Port: srv.Port, Security: StartTLS, Username: "gatehouse", Password: "s3cret-smtp", FromAddress: "noreply@kwgroup.uk"}
+	if err := s.Send(context.Background(), cfg, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()
+	if len(got) != 1 || !got[0].TLS || got[0].User != "gatehouse" || got[0].To[0] != "emma@kwgroup.uk" || got[0].From != "noreply@kwgroup.uk" {
+		t.Fatalf("received %+v", got)
+	}
+	m, err := message.Read(bytes.NewReader(got[0].Data))
+	if err != nil || !strings.HasPrefix(m.Header.Get("Content-Type"), "multipart/alternative") {
+		t.Fatalf("received message: %v %v", err, m.Header)
+	}
+
+	cfg.Password = "wrong-password-here"
+	err = s.Send(context.Background(), cfg, msg)
+	if err == nil || !strings.Contains(err.Error(), "refused the username or password") || strings.Contains(err.Error(), "wrong-password-here") {
+		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+func TestSendWithImplicitTLS(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{TLS: true, Implicit: true})
+	cfg := Config{Host: "localhost", Port: srv.Port, Security: ImplicitTLS, FromAddress: "noreply@kwgroup.uk"}
+	if err := (&Sender{RootCAs: srv.Roots}).Send(context.Background(), cfg, msg); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Messages(); len(got) != 1 || !got[0].TLS {
+		t.Fatalf("received %+v", got)
+	}
+	// Without trusting the test certificate, the connection is refused.
+	if err := (&Sender{}).Send(context.Background(), cfg, msg); err == nil {
+		t.Fatal("an untrusted certificate was accepted")
+	}
+}
+
+func TestSendToAServerThatIsDown(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	srv.Stop()
+	cfg := Config{Host: "127.0.0.1", Port: srv.Port, Security: NoSecurity, FromAddress: "noreply@kwgroup.uk"}
+	err := (&Sender{Timeout: 2 * time.Second}).Send(context.Background(), cfg, msg)
+	if err == nil || !strings.Contains(err.Error(), "cannot connect") {
+		t.Fatalf("server down: %v", err)
+	}
+}
