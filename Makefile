@@ -44,6 +44,7 @@ test-go: .deps-ok frontend/dist/index.html
 	go test -count=1 ./...
 
 test-frontend: .deps-ok
+	cd frontend && npx svelte-check --tsconfig ./tsconfig.app.json --fail-on-warnings
 	cd frontend && npx vitest run
 
 test-e2e: $(BIN)

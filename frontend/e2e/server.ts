@@ -12,8 +12,9 @@ export interface Server {
 }
 
 /** startServer runs gatehouse serve --http on a free loopback port with a fresh data folder. */
-export async function startServer(): Promise<Server> {
+export async function startServer(prepare?: (dataDir: string) => void): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'))
+  prepare?.(dataDir)
   const child: ChildProcess = spawn(binary, ['serve', '--http', '--addr', '127.0.0.1:0', '--data', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -84,7 +84,7 @@ func TestInvitationLinksThatNoLongerWork(t *testing.T) {
 		t.Fatalf("resend: %v", err)
 	}
 	e.advance(7*24*time.Hour + time.Second) // every link made above is now past its 7 days
-	ctx = e.signIn("mitch@kwgroup.uk")        // the admin's session idled out meanwhile
+	ctx = e.signIn("mitch@kwgroup.uk")      // the admin's session idled out meanwhile
 	cases := []struct {
 		name, link, state, msg string
 	}{
@@ -249,15 +249,32 @@ func TestUsersAdminPermissionMatrix(t *testing.T) {
 		need auth.Capability
 		call func(ctx context.Context) error
 	}{
-		"invite":       {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.InviteUser(ctx, InviteInput{Email: auth.NewToken()[:8] + "@x.uk", Role: "AGENT"}); return err }},
-		"create now":   {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.CreateUser(ctx, CreateUserInput{Email: auth.NewToken()[:8] + "@x.uk", Name: "N", Role: "AGENT", Password: testPassword}); return err }},
-		"invitations":  {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.ListInvitations(ctx, ListInvitationsInput{}); return err }},
-		"get user":     {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.GetUser(ctx, target.ID); return err }},
-		"rename":       {auth.ManageUsers, func(ctx context.Context) error { n := "Target " + auth.NewToken()[:4]; _, err := e.svc.UpdateUser(ctx, UpdateUserInput{ID: target.ID, Name: &n}); return err }},
+		"invite": {auth.ManageUsers, func(ctx context.Context) error {
+			_, err := e.svc.InviteUser(ctx, InviteInput{Email: auth.NewToken()[:8] + "@x.uk", Role: "AGENT"})
+			return err
+		}},
+		"create now": {auth.ManageUsers, func(ctx context.Context) error {
+			_, err := e.svc.CreateUser(ctx, CreateUserInput{Email: auth.NewToken()[:8] + "@x.uk", Name: "N", Role: "AGENT", Password: testPassword})
+			return err
+		}},
+		"invitations": {auth.ManageUsers, func(ctx context.Context) error {
+			_, err := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+			return err
+		}},
+		"get user": {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.GetUser(ctx, target.ID); return err }},
+		"rename": {auth.ManageUsers, func(ctx context.Context) error {
+			n := "Target " + auth.NewToken()[:4]
+			_, err := e.svc.UpdateUser(ctx, UpdateUserInput{ID: target.ID, Name: &n})
+			return err
+		}},
 		"deactivate":   {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.DeactivateUser(ctx, target.ID); return err }},
 		"reactivate":   {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.ReactivateUser(ctx, target.ID); return err }},
 		"get settings": {auth.ManageSettings, func(ctx context.Context) error { _, err := e.svc.GetSettings(ctx); return err }},
-		"set settings": {auth.ManageSettings, func(ctx context.Context) error { u := ""; _, err := e.svc.UpdateSettings(ctx, SettingsInput{BaseURL: &u}); return err }},
+		"set settings": {auth.ManageSettings, func(ctx context.Context) error {
+			u := ""
+			_, err := e.svc.UpdateSettings(ctx, SettingsInput{BaseURL: &u})
+			return err
+		}},
 	}
 	for _, r := range auth.Roles {
 		for name, act := range actions {
@@ -326,7 +343,7 @@ func TestGuardrails(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
-func ptr(s string) *string              { return &s }
+func ptr(s string) *string               { return &s }
 
 func TestDeactivateEndsEverySessionAtOnce(t *testing.T) {
 	e := newEnv(t)

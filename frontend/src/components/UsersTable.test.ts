@@ -34,4 +34,15 @@ describe('UsersTable', () => {
     expect(screen.getByText('<img src=x onerror=alert(1)>')).toBeTruthy()
     expect(document.querySelector('img')).toBeNull()
   })
+
+  it('offers Edit for everyone, Deactivate for active others, Reactivate for inactive, and never for yourself', async () => {
+    const ondeactivate = vi.fn()
+    const onreactivate = vi.fn()
+    render(UsersTable, { users, sort: 'name', desc: false, onsort: () => {}, meId: 1, ondeactivate, onreactivate })
+    expect(screen.getByRole('link', { name: 'Edit Mitch' }).getAttribute('href')).toBe('/admin/users/1/edit')
+    expect(screen.queryByRole('button', { name: 'Deactivate Mitch' })).toBeNull()
+    await fireEvent.click(screen.getByRole('button', { name: 'Reactivate Pat' }))
+    expect(onreactivate).toHaveBeenCalledWith(users[1])
+    expect(ondeactivate).not.toHaveBeenCalled()
+  })
 })

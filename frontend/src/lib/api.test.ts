@@ -25,7 +25,7 @@ describe('errors', () => {
   it('keeps the code, message and field of an HTTP error', async () => {
     const body = { code: 'invalid', message: 'Enter an e-mail address.', field: 'email' }
     const t = httpTransport((async () => new Response(JSON.stringify(body), { status: 400 })) as unknown as typeof fetch)
-    const err = await t('SignIn', [{}]).catch((e) => e)
+    const err = (await t('SignIn', [{}]).catch((e) => e)) as ApiError
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject(body)
   })
@@ -34,14 +34,14 @@ describe('errors', () => {
     const t = httpTransport((async () => {
       throw new TypeError('Failed to fetch')
     }) as unknown as typeof fetch)
-    const err = await t('Me', []).catch((e) => e)
+    const err = (await t('Me', []).catch((e) => e)) as ApiError
     expect(err.code).toBe('network')
     expect(err.message).toMatch(/Cannot reach Gatehouse/)
   })
 
   it('turns a non-JSON error page into a readable message', async () => {
     const t = httpTransport((async () => new Response('<html>502</html>', { status: 502 })) as unknown as typeof fetch)
-    const err = await t('Me', []).catch((e) => e)
+    const err = (await t('Me', []).catch((e) => e)) as ApiError
     expect(err.message).toContain('502')
   })
 

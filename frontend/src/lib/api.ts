@@ -31,6 +31,86 @@ export interface Me {
   user: UserView
   tenant: TenantView
   capabilities: Capability[]
+  inviteRoles: Role[]
+}
+
+export interface MailStatus {
+  state: 'queued' | 'sent' | 'failed' | 'cancelled'
+  error: string
+  attempts: number
+  nextAttemptAt: string | null
+  sentAt: string | null
+}
+
+export interface InvitationView {
+  id: number
+  email: string
+  role: Role
+  tenantId: number
+  inviterName: string
+  state: 'pending' | 'expired' | 'accepted' | 'revoked'
+  createdAt: string
+  expiresAt: string
+  mail: MailStatus | null
+}
+
+export interface InviteResult {
+  invitation: InvitationView
+  link: string
+}
+
+export interface InvitationInfo {
+  state: 'pending' | 'expired' | 'accepted' | 'revoked' | 'unknown'
+  email: string
+  role: Role
+  tenantName: string
+  inviterName: string
+  inviterEmail: string
+  expiresAt: string
+}
+
+export interface CreateUserInput {
+  email: string
+  name: string
+  role: string
+  password: string
+  jobTitle: string
+  officeAddress: string
+  notes: string
+}
+
+export interface UserDetail {
+  user: UserView
+  canEdit: boolean
+  canChangeRole: boolean
+  reason: string
+  roles: Role[]
+}
+
+export interface Settings {
+  baseUrl: string
+  defaultBaseUrl: string
+  smtp: {
+    host: string
+    port: number
+    security: string
+    username: string
+    hasPassword: boolean
+    fromName: string
+    fromAddress: string
+    configured: boolean
+  }
+}
+
+export interface SettingsInput {
+  baseUrl?: string
+  smtpHost?: string
+  smtpPort?: number
+  smtpSecurity?: string
+  smtpUsername?: string
+  smtpPassword?: string
+  smtpFromName?: string
+  smtpFromAddress?: string
 }
 
 export interface UserRow {
@@ -159,13 +239,16 @@ export function inDesktop(): boolean {
   return !!(globalThis as WailsWindow).go?.main?.App
 }
 
+// Methods that work without a session: their failures never mean "signed out".
+const publicMethods = new Set(['SignIn', 'SetupStatus', 'Setup', 'InvitationInfo', 'AcceptInvitation'])
+
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   transport ??= pickTransport()
   try {
     return (await transport(method, args)) as T
   } catch (e) {
     const err = toApiError(e)
-    if (err.code === 'unauthenticated' && method !== 'SignIn') onSignedOut?.()
+    if (err.code === 'unauthenticated' && !publicMethods.has(method)) onSignedOut?.()
     throw err
   }
 }
@@ -177,4 +260,19 @@ export const api = {
   signOut: () => call<null>('SignOut'),
   me: () => call<Me>('Me'),
   listUsers: (input: ListUsersInput) => call<UserPage>('ListUsers', input),
+  getUser: (id: number) => call<UserDetail>('GetUser', id),
+  createUser: (input: CreateUserInput) => call<UserView>('CreateUser', input),
+  updateUser: (input: { id: number; name?: string; role?: string }) => call<UserView>('UpdateUser', input),
+  deactivateUser: (id: number) => call<UserView>('DeactivateUser', id),
+  reactivateUser: (id: number) => call<UserView>('ReactivateUser', id),
+  inviteUser: (input: { email: string; role: string; tenantId?: number }) => call<InviteResult>('InviteUser', input),
+  listInvitations: (all: boolean) => call<InvitationView[]>('ListInvitations', { all }),
+  invitationLink: (id: number) => call<string>('InvitationLink', id),
+  resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
+  revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),
+  invitationInfo: (token: string) => call<InvitationInfo>('InvitationInfo', token),
+  acceptInvitation: (input: { token: string; name: string; password: string }) => call<Me>('AcceptInvitation', input),
+  getSettings: () => call<Settings>('GetSettings'),
+  updateSettings: (input: SettingsInput) => call<Settings>('UpdateSettings', input),
+  sendTestEmail: (to: string) => call<{ sent: boolean; error: string }>('SendTestEmail', to),
 }
