@@ -134,6 +134,32 @@ func (a *App) SendTestEmail(to string) (core.TestEmailResult, error) {
 	return a.core.SendTestEmail(a.ctx(), to)
 }
 
+// ListTenants lists every tenant (platform admins).
+func (a *App) ListTenants() ([]core.TenantRow, error) { return a.core.ListTenants(a.ctx()) }
+
+// CreateTenant creates a tenant, seeding shadow memberships.
+func (a *App) CreateTenant(name string) (core.TenantView, error) {
+	return a.core.CreateTenant(a.ctx(), name)
+}
+
+// RenameTenant renames a tenant.
+func (a *App) RenameTenant(in core.RenameTenantInput) (core.TenantView, error) {
+	return a.core.RenameTenant(a.ctx(), in)
+}
+
+// SwitchTenant moves the session into another of the user's tenants.
+func (a *App) SwitchTenant(id uint64) (core.Me, error) { return a.core.SwitchTenant(a.ctx(), id) }
+
+// GetUserMemberships lists a user's tenants for the memberships panel.
+func (a *App) GetUserMemberships(id uint64) ([]core.UserMembership, error) {
+	return a.core.GetUserMemberships(a.ctx(), id)
+}
+
+// SetUserMemberships applies the memberships panel.
+func (a *App) SetUserMemberships(in core.SetMembershipsInput) ([]core.UserMembership, error) {
+	return a.core.SetUserMemberships(a.ctx(), in)
+}
+
 // memorySession keeps the window's session token in memory: it never
 // touches the disk or the web view.
 type memorySession struct {

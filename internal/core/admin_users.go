@@ -83,14 +83,14 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	if u.Notes, err = cleanText("notes", in.Notes, maxNotes, true); err != nil {
 		return UserView{}, err
 	}
-	if u.TenantID, err = s.targetTenant(a, in.TenantID); err != nil {
-		return UserView{}, err
-	}
 	hash, err := s.hasher.Hash(in.Password) // bcrypt outside the transaction
 	if err != nil {
 		return UserView{}, s.internal("hash", err)
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
+		if u.TenantID, err = targetTenant(tx, a, in.TenantID); err != nil {
+			return err
+		}
 		now := s.clock()
 		u.DefaultTenantID, u.CreatedAt, u.UpdatedAt = u.TenantID, now, now
 		if existing, err := tx.UserByEmail(u.Email); err != nil {
@@ -126,15 +126,22 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	return viewUser(&u), nil
 }
 
-// joinTenant makes u a (listed) member of tenant.
+// joinTenant makes u a (listed) member of tenant; a user whose own
+// organisation is the admin tenancy also gets shadow memberships in every
+// other tenant.
 func (s *Service) joinTenant(tx *store.Tx, u *store.User, tenant uint64, now time.Time) error {
-	return tx.PutMembership(store.Membership{UserID: u.ID, TenantID: tenant, CreatedAt: now})
+	if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: tenant, CreatedAt: now}); err != nil {
+		return err
+	}
+	_, err := shadowEverywhere(tx, u, now)
+	return err
 }
 
 var errNoUser = &Error{Code: NotFound, Message: "There is no such user in this tenant."}
 
 // tenantUser loads a user listed in the actor's tenant; anyone else gets the
-// same answer as a missing id, so ids from other tenants reveal nothing.
+// same answer as a missing id, so ids from other tenants reveal nothing. A
+// SUPER_ADMIN manages across tenants.
 func tenantUser(tx *store.Tx, a *actor, id uint64) (*store.User, error) {
 	u, err := tx.User(id)
 	if err != nil {
@@ -142,6 +149,9 @@ func tenantUser(tx *store.Tx, a *actor, id uint64) (*store.User, error) {
 	}
 	if u == nil {
 		return nil, errNoUser
+	}
+	if a.can(auth.CrossTenant) {
+		return u, nil
 	}
 	m, err := tx.Membership(u.ID, a.tenant.ID)
 	if err != nil {
@@ -285,7 +295,7 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 			return err
 		}
 		out = *u
-		return record(tx, now, a.who(), a.tenant.ID, ActUpdate, ResUser, u.ID, &change{Before: before, After: after})
+		return record(tx, now, a.who(), u.TenantID, ActUpdate, ResUser, u.ID, &change{Before: before, After: after})
 	})
 	if err != nil {
 		return UserView{}, s.internal("update user", err)
@@ -341,7 +351,15 @@ func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserVi
 		}
 		extra := map[string]any{}
 		action := ActReactivate
-		if !active {
+		if active {
+			added, err := shadowEverywhere(tx, u, now)
+			if err != nil {
+				return err
+			}
+			if len(added) > 0 {
+				extra["shadowTenants"] = added
+			}
+		} else {
 			action = ActDeactivate
 			n, err := tx.DeleteUserSessions(u.ID)
 			if err != nil {
@@ -350,7 +368,7 @@ func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserVi
 			extra["sessionsEnded"] = n
 		}
 		out = *u
-		return record(tx, now, a.who(), a.tenant.ID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
+		return record(tx, now, a.who(), u.TenantID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
 	})
 	if err != nil {
 		return UserView{}, s.internal("set active", err)

@@ -110,13 +110,13 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 	if !a.user.Role.CanGrant(role) {
 		return InviteResult{}, fieldError("role", "You cannot invite someone with a role above your own.")
 	}
-	tenantID, err := s.targetTenant(a, in.TenantID)
-	if err != nil {
-		return InviteResult{}, err
-	}
 	token := auth.NewToken()
 	var out InviteResult
 	err = s.db.Update(func(tx *store.Tx) error {
+		tenantID, err := targetTenant(tx, a, in.TenantID)
+		if err != nil {
+			return err
+		}
 		if u, err := tx.UserByEmail(email); err != nil {
 			return err
 		} else if u != nil {
@@ -127,7 +127,7 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 			InviterName: a.user.Name, InviterEmail: a.user.Email, TokenHash: auth.HashToken(token),
 			SealedToken: s.sealer.Seal([]byte(token), sealInviteToken), State: store.InvitePending,
 			CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
-		err := tx.CreateInvitation(inv, now)
+		err = tx.CreateInvitation(inv, now)
 		if errors.Is(err, store.ErrInvitePending) {
 			return fieldError("email", "An invitation to this address is already pending. Resend it from the users list instead.")
 		}
@@ -171,13 +171,34 @@ func auditInvitation(inv *store.Invitation) invitationAudit {
 	return invitationAudit{Email: inv.Email, Role: string(inv.Role), TenantID: inv.TenantID, State: string(inv.State), Expires: inv.ExpiresAt.Format(time.RFC3339)}
 }
 
-// targetTenant resolves the tenant a users-admin action works in: the
-// current one, or (multi-tenant) another the actor may act in.
-func (s *Service) targetTenant(a *actor, requested uint64) (uint64, error) {
+// targetTenant resolves the tenant an invitation or Create now goes to: the
+// current one, or with multi-tenant on, another tenant the actor belongs to
+// (any tenant for a SUPER_ADMIN). Others get the same answer whether they
+// exist or not.
+func targetTenant(tx *store.Tx, a *actor, requested uint64) (uint64, error) {
 	if requested == 0 || requested == a.tenant.ID {
 		return a.tenant.ID, nil
 	}
-	return 0, fieldError("tenantId", "You can only invite into the tenant you are working in. Switch tenant first.")
+	refuse := fieldError("tenantId", "Choose one of your own tenants.")
+	if on, err := multiTenant(tx); err != nil {
+		return 0, err
+	} else if !on {
+		return 0, refuse
+	}
+	if t, err := tx.Tenant(requested); err != nil {
+		return 0, err
+	} else if t == nil {
+		return 0, refuse
+	}
+	if a.user.Role == auth.SuperAdmin {
+		return requested, nil
+	}
+	if m, err := tx.Membership(a.user.ID, requested); err != nil {
+		return 0, err
+	} else if m == nil {
+		return 0, refuse
+	}
+	return requested, nil
 }
 
 // ListInvitationsInput filters the invitations list.
@@ -409,7 +430,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, str
 	}
 	c := callerFrom(ctx)
 	token := auth.NewToken()
-	var a actor
+	var me Me
 	err = s.db.Update(func(tx *store.Tx) error {
 		inv, err := tx.InvitationByToken(auth.HashToken(in.Token))
 		if err != nil {
@@ -449,11 +470,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, str
 		if err := record(tx, now, w, inv.TenantID, ActCreate, ResUser, u.ID, &change{After: auditUser(u), Extra: map[string]any{"via": "invitation", "invitedBy": inv.InviterEmail}}); err != nil {
 			return err
 		}
-		a, err = startSession(tx, u, token, c, now)
+		a, err := startSession(tx, u, token, c, now)
+		if err != nil {
+			return err
+		}
+		me, err = s.viewMe(tx, &a)
 		return err
 	})
 	if err != nil {
 		return Me{}, "", s.internal("accept invitation", err)
 	}
-	return viewMe(&a), token, nil
+	return me, token, nil
 }

@@ -22,7 +22,8 @@ const (
 
 // generalSettings are stored as one record.
 type generalSettings struct {
-	BaseURL string `json:"baseUrl"`
+	BaseURL     string `json:"baseUrl"`
+	MultiTenant bool   `json:"multiTenant"`
 }
 
 // smtpSettings are stored as one record; the password only sealed.
@@ -45,6 +46,7 @@ const sealSMTPPassword = "smtp-password"
 type Settings struct {
 	BaseURL        string `json:"baseUrl"`        // as set; empty means the default
 	DefaultBaseURL string `json:"defaultBaseUrl"` // what links use when BaseURL is empty
+	MultiTenant    bool   `json:"multiTenant"`
 	SMTP           struct {
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
@@ -61,6 +63,7 @@ type Settings struct {
 // SMTPPassword clears it.
 type SettingsInput struct {
 	BaseURL         *string `json:"baseUrl"`
+	MultiTenant     *bool   `json:"multiTenant"`
 	SMTPHost        *string `json:"smtpHost"`
 	SMTPPort        *int    `json:"smtpPort"`
 	SMTPSecurity    *string `json:"smtpSecurity"`
@@ -89,16 +92,16 @@ func (s *Service) linkBase(g generalSettings) string {
 
 func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
-	out.BaseURL, out.DefaultBaseURL = g.BaseURL, *s.baseURL.Load()
+	out.BaseURL, out.DefaultBaseURL, out.MultiTenant = g.BaseURL, *s.baseURL.Load(), g.MultiTenant
 	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
 	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
 	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
 	return out
 }
 
-// GetSettings returns the settings (ADMIN, SUPER_ADMIN).
+// GetSettings returns the settings (platform admins).
 func (s *Service) GetSettings(ctx context.Context) (Settings, error) {
-	if _, err := s.require(ctx, auth.ManageSettings); err != nil {
+	if _, err := s.requirePlatform(ctx); err != nil {
 		return Settings{}, err
 	}
 	var out Settings
@@ -113,7 +116,7 @@ func (s *Service) GetSettings(ctx context.Context) (Settings, error) {
 // UpdateSettings validates and stores changed settings, with an audit
 // event listing what changed (never the password itself).
 func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Settings, error) {
-	a, err := s.require(ctx, auth.ManageSettings)
+	a, err := s.requirePlatform(ctx)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -175,6 +178,9 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 			}
 		}
 		g.BaseURL = u
+	}
+	if in.MultiTenant != nil {
+		g.MultiTenant = *in.MultiTenant
 	}
 	if in.SMTPHost != nil {
 		h := strings.TrimSpace(*in.SMTPHost)
@@ -260,7 +266,7 @@ type TestEmailResult struct {
 // address and reports the server's answer. The send happens outside any
 // transaction; its result is audited afterwards.
 func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult, error) {
-	a, err := s.require(ctx, auth.ManageSettings)
+	a, err := s.requirePlatform(ctx)
 	if err != nil {
 		return TestEmailResult{}, err
 	}

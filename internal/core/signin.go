@@ -78,7 +78,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (Me, string, error
 	}
 
 	token := auth.NewToken()
-	var a actor
+	var me Me
 	err = s.db.Update(func(tx *store.Tx) error {
 		u, err := tx.User(user.ID)
 		if err != nil {
@@ -87,13 +87,17 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (Me, string, error
 		if u == nil || !u.Active {
 			return errBadSignIn // deactivated between the check and now
 		}
-		a, err = startSession(tx, u, token, c, s.clock())
+		a, err := startSession(tx, u, token, c, s.clock())
+		if err != nil {
+			return err
+		}
+		me, err = s.viewMe(tx, &a)
 		return err
 	})
 	if err != nil {
 		return Me{}, "", s.internal("sign in", err)
 	}
-	return viewMe(&a), token, nil
+	return me, token, nil
 }
 
 // startSession stores a new session for u, records the sign-in and the
@@ -159,7 +163,9 @@ func (s *Service) Me(ctx context.Context) (Me, error) {
 	if err != nil {
 		return Me{}, err
 	}
-	return viewMe(a), nil
+	var me Me
+	err = s.db.View(func(tx *store.Tx) (err error) { me, err = s.viewMe(tx, a); return })
+	return me, s.internal("me", err)
 }
 
 func truncate(s string, n int) string {

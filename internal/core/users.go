@@ -22,6 +22,8 @@ type ListUsersInput struct {
 	After  string `json:"after"`
 	Before string `json:"before"`
 	Limit  int    `json:"limit"` // 1–200, default 50
+	// TenantID lists another tenant (SUPER_ADMIN only); 0 is the current one.
+	TenantID uint64 `json:"tenantId"`
 }
 
 // UserRow is one line of the users list.
@@ -91,6 +93,17 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	}
 	var page store.DirectoryPage
 	err = s.db.View(func(tx *store.Tx) (err error) {
+		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
+			if !a.can(auth.CrossTenant) {
+				return errNotMember
+			}
+			if t, err := tx.Tenant(in.TenantID); err != nil {
+				return err
+			} else if t == nil {
+				return errNotMember
+			}
+			q.TenantID = in.TenantID
+		}
 		page, err = tx.Directory(q)
 		return err
 	})

@@ -56,14 +56,32 @@ type Me struct {
 	Capabilities []auth.Capability `json:"capabilities"`
 	// InviteRoles are the roles this user may give in Send invite and Create now.
 	InviteRoles []auth.Role `json:"inviteRoles"`
+	MultiTenant bool        `json:"multiTenant"`
+	// Memberships are the user's tenants, shadow ones included, for the switcher.
+	Memberships []MembershipView `json:"memberships"`
 }
 
-func viewMe(a *actor) Me {
-	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), Capabilities: auth.CapabilitiesOf(a.user.Role), InviteRoles: []auth.Role{}}
+// viewMe describes the actor. Settings and tenants are platform powers, so
+// an admin of a customer tenant is not shown the "settings" capability.
+func (s *Service) viewMe(tx *store.Tx, a *actor) (Me, error) {
+	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), InviteRoles: []auth.Role{}}
+	platform, err := s.platformAdmin(tx, a)
+	if err != nil {
+		return me, err
+	}
+	for _, c := range auth.CapabilitiesOf(a.user.Role) {
+		if c != auth.ManageSettings || platform {
+			me.Capabilities = append(me.Capabilities, c)
+		}
+	}
 	for _, r := range invitableRoles {
 		if a.user.Role.CanGrant(r) {
 			me.InviteRoles = append(me.InviteRoles, r)
 		}
 	}
-	return me
+	if me.MultiTenant, err = multiTenant(tx); err != nil {
+		return me, err
+	}
+	me.Memberships, err = memberships(tx, a.user.ID)
+	return me, err
 }

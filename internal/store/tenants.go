@@ -146,3 +146,21 @@ func (t *Tx) DeleteMembership(userID, tenantID uint64) error {
 	}
 	return t.addDirectory(u)
 }
+
+// RenameTenant renames v, keeping the name index unique.
+func (t *Tx) RenameTenant(v *Tenant, name string) error {
+	oldKey, newKey := []byte(Fold(v.Name)), []byte(Fold(name))
+	if string(oldKey) != string(newKey) {
+		if t.b(bucketTenantName).Get(newKey) != nil {
+			return ErrTenantNameTaken
+		}
+		if err := t.b(bucketTenantName).Delete(oldKey); err != nil {
+			return err
+		}
+		if err := t.b(bucketTenantName).Put(newKey, u64(v.ID)); err != nil {
+			return err
+		}
+	}
+	v.Name = name
+	return putJSON(t.b(bucketTenants), u64(v.ID), v)
+}

@@ -1,0 +1,489 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+)
+
+// Tenant audit actions.
+const (
+	ActSwitch      = "switch"
+	ActRename      = "rename"
+	ActMemberships = "set_memberships"
+)
+
+// platformAdmin reports whether the actor administers the platform: an
+// ADMIN or SUPER_ADMIN of the admin tenancy (the MSP itself). An admin of a
+// customer tenant manages that tenant's users, never the platform's
+// settings or other tenants.
+func (s *Service) platformAdmin(tx *store.Tx, a *actor) (bool, error) {
+	if !a.can(auth.ManageSettings) {
+		return false, nil
+	}
+	if a.user.Role == auth.SuperAdmin {
+		return true, nil
+	}
+	t, err := tx.Tenant(a.user.TenantID)
+	if err != nil || t == nil {
+		return false, err
+	}
+	return t.AdminTenancy, nil
+}
+
+// requirePlatform resolves the caller and requires platform administration.
+func (s *Service) requirePlatform(ctx context.Context) (*actor, error) {
+	a, err := s.require(ctx, auth.ManageSettings)
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if err := s.db.View(func(tx *store.Tx) (err error) { ok, err = s.platformAdmin(tx, a); return }); err != nil {
+		return nil, s.internal("platform check", err)
+	}
+	if !ok {
+		return nil, &Error{Code: Forbidden, Message: "Only administrators of the admin tenancy can do this."}
+	}
+	return a, nil
+}
+
+func multiTenant(tx *store.Tx) (bool, error) {
+	g, _, err := readSettings(tx)
+	return g.MultiTenant, err
+}
+
+// TenantRow is one line of the tenants page.
+type TenantRow struct {
+	TenantView
+	Members   int       `json:"members"` // listed members, shadow ones excluded
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ListTenants lists every tenant (platform admins).
+func (s *Service) ListTenants(ctx context.Context) ([]TenantRow, error) {
+	if _, err := s.requirePlatform(ctx); err != nil {
+		return nil, err
+	}
+	out := []TenantRow{}
+	err := s.db.View(func(tx *store.Tx) error {
+		ts, err := tx.Tenants()
+		if err != nil {
+			return err
+		}
+		for i := range ts {
+			ms, err := tx.TenantMembers(ts[i].ID)
+			if err != nil {
+				return err
+			}
+			row := TenantRow{TenantView: viewTenant(&ts[i]), CreatedAt: ts[i].CreatedAt}
+			for _, m := range ms {
+				if !m.Shadow {
+					row.Members++
+				}
+			}
+			out = append(out, row)
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].AdminTenancy != out[j].AdminTenancy {
+			return out[i].AdminTenancy
+		}
+		return store.Fold(out[i].Name) < store.Fold(out[j].Name)
+	})
+	return out, s.internal("list tenants", err)
+}
+
+var errMultiTenantOff = &Error{Code: Conflict, Message: "Multi-tenant is off. Turn it on in Settings first."}
+
+// CreateTenant creates a tenant and, in the same transaction, gives every
+// active user of the admin tenancy a shadow membership in it.
+func (s *Service) CreateTenant(ctx context.Context, name string) (TenantView, error) {
+	a, err := s.requirePlatform(ctx)
+	if err != nil {
+		return TenantView{}, err
+	}
+	if name, err = cleanName("name", name); err != nil {
+		return TenantView{}, err
+	}
+	var out TenantView
+	err = s.db.Update(func(tx *store.Tx) error {
+		if on, err := multiTenant(tx); err != nil {
+			return err
+		} else if !on {
+			return errMultiTenantOff
+		}
+		now := s.clock()
+		t := &store.Tenant{Name: name, CreatedAt: now}
+		if err := tx.CreateTenant(t); errors.Is(err, store.ErrTenantNameTaken) {
+			return fieldError("name", "A tenant with this name already exists.")
+		} else if err != nil {
+			return err
+		}
+		shadowed, err := seedShadows(tx, t.ID, now)
+		if err != nil {
+			return err
+		}
+		out = viewTenant(t)
+		return record(tx, now, a.who(), t.ID, ActCreate, ResTenant, t.ID, &change{After: map[string]any{"name": t.Name},
+			Extra: map[string]any{"shadowMembers": shadowed}})
+	})
+	return out, s.internal("create tenant", err)
+}
+
+// adminTenancy returns the admin tenancy.
+func adminTenancy(tx *store.Tx) (*store.Tenant, error) {
+	ts, err := tx.Tenants()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		if ts[i].AdminTenancy {
+			return &ts[i], nil
+		}
+	}
+	return nil, errors.New("there is no admin tenancy")
+}
+
+// seedShadows gives every active user whose primary org is the admin
+// tenancy a shadow membership in tenant, unless they are a member already.
+// It returns the ids it added.
+func seedShadows(tx *store.Tx, tenant uint64, now time.Time) ([]uint64, error) {
+	admin, err := adminTenancy(tx)
+	if err != nil {
+		return nil, err
+	}
+	members, err := tx.TenantMembers(admin.ID)
+	if err != nil {
+		return nil, err
+	}
+	added := []uint64{}
+	for _, m := range members {
+		u, err := tx.User(m.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil || !u.Active || u.TenantID != admin.ID {
+			continue
+		}
+		if existing, err := tx.Membership(u.ID, tenant); err != nil {
+			return nil, err
+		} else if existing != nil {
+			continue
+		}
+		if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: tenant, Shadow: true, CreatedAt: now}); err != nil {
+			return nil, err
+		}
+		added = append(added, u.ID)
+	}
+	return added, nil
+}
+
+// shadowEverywhere gives an active admin-tenancy user a shadow membership
+// in every tenant they are not yet in (beyond the seed: later joiners of
+// the admin tenancy are treated like those present when a tenant was made).
+func shadowEverywhere(tx *store.Tx, u *store.User, now time.Time) ([]uint64, error) {
+	if !u.Active {
+		return nil, nil
+	}
+	home, err := tx.Tenant(u.TenantID)
+	if err != nil || home == nil || !home.AdminTenancy {
+		return nil, err
+	}
+	ts, err := tx.Tenants()
+	if err != nil {
+		return nil, err
+	}
+	var added []uint64
+	for _, t := range ts {
+		if m, err := tx.Membership(u.ID, t.ID); err != nil {
+			return nil, err
+		} else if m != nil {
+			continue
+		}
+		if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: t.ID, Shadow: true, CreatedAt: now}); err != nil {
+			return nil, err
+		}
+		added = append(added, t.ID)
+	}
+	return added, nil
+}
+
+// RenameTenantInput renames a tenant.
+type RenameTenantInput struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+}
+
+// RenameTenant renames a tenant (platform admins).
+func (s *Service) RenameTenant(ctx context.Context, in RenameTenantInput) (TenantView, error) {
+	a, err := s.requirePlatform(ctx)
+	if err != nil {
+		return TenantView{}, err
+	}
+	name, err := cleanName("name", in.Name)
+	if err != nil {
+		return TenantView{}, err
+	}
+	var out TenantView
+	err = s.db.Update(func(tx *store.Tx) error {
+		t, err := tx.Tenant(in.ID)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return &Error{Code: NotFound, Message: "There is no such tenant."}
+		}
+		old := t.Name
+		if err := tx.RenameTenant(t, name); errors.Is(err, store.ErrTenantNameTaken) {
+			return fieldError("name", "A tenant with this name already exists.")
+		} else if err != nil {
+			return err
+		}
+		out = viewTenant(t)
+		if old == name {
+			return nil
+		}
+		return record(tx, s.clock(), a.who(), t.ID, ActRename, ResTenant, t.ID, &change{Before: map[string]any{"name": old}, After: map[string]any{"name": name}})
+	})
+	return out, s.internal("rename tenant", err)
+}
+
+// MembershipView is one of the signed-in user's tenants, for the switcher.
+type MembershipView struct {
+	TenantView
+	Shadow bool `json:"shadow"`
+}
+
+func memberships(tx *store.Tx, userID uint64) ([]MembershipView, error) {
+	ms, err := tx.Memberships(userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MembershipView, 0, len(ms))
+	for _, m := range ms {
+		t, err := tx.Tenant(m.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			out = append(out, MembershipView{TenantView: viewTenant(t), Shadow: m.Shadow})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].AdminTenancy != out[j].AdminTenancy {
+			return out[i].AdminTenancy
+		}
+		return store.Fold(out[i].Name) < store.Fold(out[j].Name)
+	})
+	return out, nil
+}
+
+var errNotMember = &Error{Code: NotFound, Message: "You are not a member of that tenant."}
+
+// SwitchTenant moves the caller's session into another of their tenants.
+func (s *Service) SwitchTenant(ctx context.Context, tenantID uint64) (Me, error) {
+	a, err := s.require(ctx, auth.OwnProfile)
+	if err != nil {
+		return Me{}, err
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		if on, err := multiTenant(tx); err != nil {
+			return err
+		} else if !on && tenantID != a.tenant.ID {
+			return errMultiTenantOff
+		}
+		m, err := tx.Membership(a.user.ID, tenantID)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return errNotMember
+		}
+		t, err := tx.Tenant(tenantID)
+		if err != nil || t == nil {
+			return err
+		}
+		if tenantID == a.tenant.ID {
+			return nil
+		}
+		sess, err := tx.Session(a.session.ID)
+		if err != nil || sess == nil {
+			return err
+		}
+		from := a.tenant
+		sess.TenantID = tenantID
+		if err := tx.PutSession(sess); err != nil {
+			return err
+		}
+		a.session, a.tenant = *sess, *t
+		return record(tx, s.clock(), a.who(), tenantID, ActSwitch, ResTenant, tenantID,
+			&change{Before: map[string]any{"tenant": from.Name}, After: map[string]any{"tenant": t.Name, "shadow": m.Shadow}})
+	})
+	if err != nil {
+		return Me{}, s.internal("switch tenant", err)
+	}
+	return s.Me(ctx)
+}
+
+// UserMembership is one row of the SUPER_ADMIN's memberships panel.
+type UserMembership struct {
+	TenantView
+	Member  bool `json:"member"`
+	Shadow  bool `json:"shadow"`
+	Default bool `json:"default"`
+	Primary bool `json:"primary"` // the user's own organisation: cannot be removed
+}
+
+// GetUserMemberships lists every tenant and the user's place in it
+// (SUPER_ADMIN only).
+func (s *Service) GetUserMemberships(ctx context.Context, userID uint64) ([]UserMembership, error) {
+	a, err := s.require(ctx, auth.CrossTenant)
+	if err != nil {
+		return nil, err
+	}
+	var out []UserMembership
+	err = s.db.View(func(tx *store.Tx) error {
+		u, err := tenantUser(tx, a, userID)
+		if err != nil {
+			return err
+		}
+		out, err = userMemberships(tx, u)
+		return err
+	})
+	return out, s.internal("get memberships", err)
+}
+
+func userMemberships(tx *store.Tx, u *store.User) ([]UserMembership, error) {
+	ts, err := tx.Tenants()
+	if err != nil {
+		return nil, err
+	}
+	def, err := landingTenant(tx, u)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserMembership, 0, len(ts))
+	for i := range ts {
+		m, err := tx.Membership(u.ID, ts[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		um := UserMembership{TenantView: viewTenant(&ts[i]), Primary: ts[i].ID == u.TenantID}
+		if m != nil {
+			um.Member, um.Shadow, um.Default = true, m.Shadow, ts[i].ID == def
+		}
+		out = append(out, um)
+	}
+	return out, nil
+}
+
+// SetMembershipsInput is the memberships panel: the ticked tenants and the
+// default (landing) one, which must be ticked.
+type SetMembershipsInput struct {
+	UserID          uint64   `json:"userId"`
+	TenantIDs       []uint64 `json:"tenantIds"`
+	DefaultTenantID uint64   `json:"defaultTenantId"`
+}
+
+// SetUserMemberships applies the memberships panel (SUPER_ADMIN only).
+// Newly ticked tenants become listed memberships; unticked ones are left;
+// the user's own organisation stays.
+func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput) ([]UserMembership, error) {
+	a, err := s.require(ctx, auth.CrossTenant)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.TenantIDs) == 0 {
+		return nil, fieldError("tenantIds", "Tick at least one tenant.")
+	}
+	if len(in.TenantIDs) > 10000 {
+		return nil, fieldError("tenantIds", "Too many tenants.")
+	}
+	want := map[uint64]bool{}
+	for _, id := range in.TenantIDs {
+		want[id] = true
+	}
+	if !want[in.DefaultTenantID] {
+		return nil, fieldError("defaultTenantId", "The default tenant must be one of the ticked tenants.")
+	}
+	var out []UserMembership
+	err = s.db.Update(func(tx *store.Tx) error {
+		u, err := tenantUser(tx, a, in.UserID)
+		if err != nil {
+			return err
+		}
+		if !want[u.TenantID] {
+			home, _ := tx.Tenant(u.TenantID)
+			return fieldError("tenantIds", "%s is this user's own organisation and cannot be removed.", nameOf(home))
+		}
+		before, err := userMemberships(tx, u)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		for id := range want {
+			t, err := tx.Tenant(id)
+			if err != nil {
+				return err
+			}
+			if t == nil {
+				return fieldError("tenantIds", "Tenant %d does not exist.", id)
+			}
+			if m, err := tx.Membership(u.ID, id); err != nil {
+				return err
+			} else if m == nil {
+				if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: id, CreatedAt: now}); err != nil {
+					return err
+				}
+			}
+		}
+		for _, b := range before {
+			if b.Member && !want[b.ID] {
+				if err := tx.DeleteMembership(u.ID, b.ID); err != nil {
+					return err
+				}
+			}
+		}
+		u.DefaultTenantID, u.UpdatedAt = in.DefaultTenantID, now
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if out, err = userMemberships(tx, u); err != nil {
+			return err
+		}
+		return record(tx, now, a.who(), a.tenant.ID, ActMemberships, ResUser, u.ID, &change{Before: summarise(before), After: summarise(out)})
+	})
+	return out, s.internal("set memberships", err)
+}
+
+func nameOf(t *store.Tenant) string {
+	if t == nil {
+		return "That tenant"
+	}
+	return t.Name
+}
+
+// summarise keeps an audit record of memberships short: tenant names,
+// marked shadow and default.
+func summarise(ms []UserMembership) []string {
+	var out []string
+	for _, m := range ms {
+		if !m.Member {
+			continue
+		}
+		s := m.Name
+		if m.Shadow {
+			s += " (shadow)"
+		}
+		if m.Default {
+			s += " (default)"
+		}
+		out = append(out, s)
+	}
+	return out
+}
