@@ -32,6 +32,24 @@ export interface Me {
   tenant: TenantView
   capabilities: Capability[]
   inviteRoles: Role[]
+  multiTenant: boolean
+  memberships: MembershipView[]
+}
+
+export interface MembershipView extends TenantView {
+  shadow: boolean
+}
+
+export interface TenantRow extends TenantView {
+  members: number
+  createdAt: string
+}
+
+export interface UserMembership extends TenantView {
+  member: boolean
+  shadow: boolean
+  default: boolean
+  primary: boolean
 }
 
 export interface MailStatus {
@@ -77,6 +95,7 @@ export interface CreateUserInput {
   jobTitle: string
   officeAddress: string
   notes: string
+  tenantId?: number
 }
 
 export interface UserDetail {
@@ -90,6 +109,7 @@ export interface UserDetail {
 export interface Settings {
   baseUrl: string
   defaultBaseUrl: string
+  multiTenant: boolean
   smtp: {
     host: string
     port: number
@@ -104,6 +124,7 @@ export interface Settings {
 
 export interface SettingsInput {
   baseUrl?: string
+  multiTenant?: boolean
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
@@ -138,6 +159,7 @@ export interface ListUsersInput {
   after?: string
   before?: string
   limit?: number
+  tenantId?: number
 }
 
 export interface SetupInput {
@@ -275,4 +297,10 @@ export const api = {
   getSettings: () => call<Settings>('GetSettings'),
   updateSettings: (input: SettingsInput) => call<Settings>('UpdateSettings', input),
   sendTestEmail: (to: string) => call<{ sent: boolean; error: string }>('SendTestEmail', to),
+  listTenants: () => call<TenantRow[]>('ListTenants'),
+  createTenant: (name: string) => call<TenantView>('CreateTenant', name),
+  renameTenant: (id: number, name: string) => call<TenantView>('RenameTenant', { id, name }),
+  switchTenant: (id: number) => call<Me>('SwitchTenant', id),
+  getUserMemberships: (id: number) => call<UserMembership[]>('GetUserMemberships', id),
+  setUserMemberships: (input: { userId: number; tenantIds: number[]; defaultTenantId: number }) => call<UserMembership[]>('SetUserMemberships', input),
 }

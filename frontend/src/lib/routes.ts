@@ -10,6 +10,7 @@ const patterns: { name: string; re: RegExp; keys: string[] }[] = [
   { name: 'invite', re: /^\/admin\/users\/invite\/?$/, keys: [] },
   { name: 'edit', re: /^\/admin\/users\/(\d{1,15})\/edit\/?$/, keys: ['id'] },
   { name: 'settings', re: /^\/admin\/settings\/?$/, keys: [] },
+  { name: 'tenants', re: /^\/admin\/tenants\/?$/, keys: [] },
   { name: 'profile', re: /^\/profile\/settings\/?$/, keys: [] },
 ]
 
