@@ -29,26 +29,36 @@ func (a *App) ctx() context.Context {
 }
 
 // keep remembers a new session's token (window memory or cookie).
-func (a *App) keep(me core.Me, token string, err error) (core.Me, error) {
+func keep[T any](a *App, v T, token string, err error) (T, error) {
 	if err == nil {
 		a.session.Keep(token)
 	}
-	return me, err
+	return v, err
 }
 
 // SetupStatus says whether first-run setup is still to do.
 func (a *App) SetupStatus() (core.SetupStatus, error) { return a.core.SetupStatus(a.ctx()) }
 
 // Setup creates the admin tenancy and the first SUPER_ADMIN, then signs in.
-func (a *App) Setup(in core.SetupInput) (core.Me, error) {
+func (a *App) Setup(in core.SetupInput) (core.SignInResult, error) {
 	if _, err := a.core.Setup(a.ctx(), in); err != nil {
-		return core.Me{}, err
+		return core.SignInResult{}, err
 	}
 	return a.SignIn(core.SignInInput{Email: in.Email, Password: in.Password})
 }
 
-// SignIn checks the password and starts a session.
-func (a *App) SignIn(in core.SignInInput) (core.Me, error) { return a.keep(a.core.SignIn(a.ctx(), in)) }
+// SignIn checks the password and starts a session, or a sign-in that waits
+// for the 2FA code.
+func (a *App) SignIn(in core.SignInInput) (core.SignInResult, error) {
+	res, token, err := a.core.SignIn(a.ctx(), in)
+	return keep(a, res, token, err)
+}
+
+// SignInTOTP completes a sign-in with the 2FA code (or a recovery code).
+func (a *App) SignInTOTP(in core.SignInTOTPInput) (core.Me, error) {
+	me, token, err := a.core.SignInTOTP(a.ctx(), in)
+	return keep(a, me, token, err)
+}
 
 // SignOut ends the session.
 func (a *App) SignOut() error {
@@ -118,7 +128,8 @@ func (a *App) InvitationInfo(token string) (core.InvitationInfo, error) {
 
 // AcceptInvitation creates the invitee's account and signs them in.
 func (a *App) AcceptInvitation(in core.AcceptInput) (core.Me, error) {
-	return a.keep(a.core.AcceptInvitation(a.ctx(), in))
+	me, token, err := a.core.AcceptInvitation(a.ctx(), in)
+	return keep(a, me, token, err)
 }
 
 // GetSettings returns the settings.
@@ -158,6 +169,57 @@ func (a *App) GetUserMemberships(id uint64) ([]core.UserMembership, error) {
 // SetUserMemberships applies the memberships panel.
 func (a *App) SetUserMemberships(in core.SetMembershipsInput) ([]core.UserMembership, error) {
 	return a.core.SetUserMemberships(a.ctx(), in)
+}
+
+// BeginTOTP starts 2FA enrolment: a QR code and the secret as text.
+func (a *App) BeginTOTP() (core.TOTPEnrolment, error) { return a.core.BeginTOTP(a.ctx()) }
+
+// ConfirmTOTP turns 2FA on with a code from the new secret.
+func (a *App) ConfirmTOTP(in core.ConfirmTOTPInput) (core.TOTPEnabled, error) {
+	return a.core.ConfirmTOTP(a.ctx(), in)
+}
+
+// DisableTOTP turns 2FA off (password and a current code).
+func (a *App) DisableTOTP(in core.DisableTOTPInput) (core.Me, error) {
+	return a.core.DisableTOTP(a.ctx(), in)
+}
+
+// NewRecoveryCodes replaces the caller's recovery codes.
+func (a *App) NewRecoveryCodes(in core.NewRecoveryCodesInput) ([]string, error) {
+	return a.core.NewRecoveryCodes(a.ctx(), in)
+}
+
+// ResetUserTOTP turns another user's 2FA off (SUPER_ADMIN, edit form).
+func (a *App) ResetUserTOTP(in core.ResetUserTOTPInput) (core.UserView, error) {
+	return a.core.ResetUserTOTP(a.ctx(), in)
+}
+
+// ChangePassword changes the caller's password; other sessions end.
+func (a *App) ChangePassword(in core.ChangePasswordInput) error {
+	return a.core.ChangePassword(a.ctx(), in)
+}
+
+// ListMySessions lists the caller's sessions.
+func (a *App) ListMySessions() ([]core.SessionView, error) { return a.core.ListMySessions(a.ctx()) }
+
+// SignOutSession ends one of the caller's sessions.
+func (a *App) SignOutSession(id string) error { return a.core.SignOutSession(a.ctx(), id) }
+
+// SignOutEverywhere ends every session of the caller, this one included.
+func (a *App) SignOutEverywhere() error {
+	err := a.core.SignOutEverywhere(a.ctx())
+	if err == nil {
+		a.session.Forget()
+	}
+	return err
+}
+
+// UnlockUser clears a user's sign-in lock.
+func (a *App) UnlockUser(id uint64) (core.UserView, error) { return a.core.UnlockUser(a.ctx(), id) }
+
+// SetLANCertificate installs the admin's own certificate (empty: the generated one).
+func (a *App) SetLANCertificate(in core.LANCertificateInput) (core.LANInfo, error) {
+	return a.core.SetLANCertificate(a.ctx(), in)
 }
 
 // memorySession keeps the window's session token in memory: it never

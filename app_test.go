@@ -32,6 +32,12 @@ func newTestServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
+func newHTTPServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // boundMethods lists what Wails binds: every exported method of *App.
 func boundMethods() []string {
 	t := reflect.TypeOf(&App{})

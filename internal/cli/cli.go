@@ -67,6 +67,7 @@ Usage:
                                          run the LAN server only, no window
   gatehouse setup --email E --name N --password-stdin [--organisation O] [--data DIR]
                                          create the first SUPER_ADMIN without the UI
+  gatehouse 2fa reset EMAIL [--data DIR] turn off a user's 2FA (they lost their authenticator)
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
@@ -104,6 +105,8 @@ func run(env *Env) error {
 		return runServe(env, args)
 	case "setup":
 		return runSetup(env, args)
+	case "2fa":
+		return run2FA(env, args)
 	case "version":
 		if _, err := parse(env, "version", "", args); err != nil {
 			return err

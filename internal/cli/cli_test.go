@@ -2,9 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
 )
 
@@ -71,5 +74,59 @@ func TestSecondProcessOnTheSameFolder(t *testing.T) {
 	code, _, errOut := runCLI(t, "correct horse\n", "setup", "--data", dir, "--email", "a@b.co", "--name", "A", "--password-stdin")
 	if code != ExitRuntime || !strings.Contains(errOut, "already open by another Gatehouse") {
 		t.Fatalf("second process: %d %q", code, errOut)
+	}
+}
+
+func TestKeyFileProblemsAreNamedAndNothingIsOverwritten(t *testing.T) {
+	dir := t.TempDir()
+	setup := []string{"setup", "--data", dir, "--email", "mitch@kwgroup.uk", "--name", "Mitch", "--password-stdin"}
+	if code, _, errOut := runCLI(t, "correct horse\n", setup...); code != ExitOK {
+		t.Fatal(errOut)
+	}
+	keyPath := filepath.Join(dir, auth.KeyFile)
+	os.WriteFile(keyPath, []byte("garbage"), 0o600)
+	code, _, errOut := runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, keyPath) || !strings.Contains(errOut, "damaged") {
+		t.Fatalf("damaged key: %d %q", code, errOut)
+	}
+	if b, _ := os.ReadFile(keyPath); string(b) != "garbage" {
+		t.Fatal("the damaged key file was overwritten")
+	}
+	os.Remove(keyPath)
+	code, _, errOut = runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, keyPath) || !strings.Contains(errOut, "is missing") {
+		t.Fatalf("missing key: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(keyPath); err == nil {
+		t.Fatal("a new key file was made for a database sealed with another")
+	}
+	os.WriteFile(keyPath, bytes.Repeat([]byte{1}, 32), 0o600) // the wrong key
+	code, _, errOut = runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, "does not match") {
+		t.Fatalf("wrong key: %d %q", code, errOut)
+	}
+}
+
+func TestTwoFAResetCommand(t *testing.T) {
+	dir := t.TempDir()
+	runCLI(t, "correct horse\n", "setup", "--data", dir, "--email", "mitch@kwgroup.uk", "--name", "Mitch", "--password-stdin")
+	code, _, errOut := runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, "does not have two-factor authentication on") {
+		t.Fatalf("reset without 2FA: %d %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "", "2fa", "reset"); code != ExitUsage {
+		t.Fatalf("no e-mail: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "", "2fa", "frob"); code != ExitUsage {
+		t.Fatalf("unknown 2fa command: exit %d", code)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	code, _, errOut = runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, "close the Gatehouse window or stop the server") {
+		t.Fatalf("while the app runs: %d %q", code, errOut)
 	}
 }

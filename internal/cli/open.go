@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"gatehouse/internal/auth"
@@ -21,6 +22,17 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 		return nil, nil, err
 	}
 	keyPath := filepath.Join(dir, auth.KeyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+		// A database that already holds sealed secrets must not get a new key:
+		// its secrets would be lost. Say which file is missing instead.
+		if sealed, err := core.HasSealedSecrets(db); err != nil || sealed {
+			db.Close()
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, fmt.Errorf("the key file %s is missing, but the database %s holds secrets sealed with it; restore the key file from a backup of the data folder (nothing was changed)", keyPath, db.Path())
+		}
+	}
 	key, err := auth.LoadOrCreateKey(keyPath)
 	if err != nil {
 		db.Close()

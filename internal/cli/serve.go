@@ -83,15 +83,21 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 			ln.Close()
 			return err
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		svc.SetGeneratedCertificate(&cert)
+		if err := svc.LoadCustomCertificate(); err != nil {
+			logger(env).Warn("the custom LAN certificate in Settings cannot be used; serving the generated one", "err", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{GetCertificate: svc.Certificate, MinVersion: tls.VersionTLS12})
 		scheme = "https"
-		fmt.Fprintf(env.Stdout, "Certificate fingerprint (SHA-256): %s\n", web.Fingerprint(cert))
+		fmt.Fprintf(env.Stdout, "Certificate fingerprint (SHA-256): %s\n", svc.LANInfo().Fingerprint)
 	}
 	urls := lanURLs(scheme, ln.Addr().(*net.TCPAddr))
 	for _, u := range urls {
 		fmt.Fprintf(env.Stdout, "Listening on %s\n", u)
 	}
 	svc.SetDefaultBaseURL(urls[len(urls)-1]) // the LAN address when there is one
+	svc.SetLANInfo(urls, !plain)
+	defer svc.SetLANInfo(nil, false)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -187,6 +187,9 @@ func (s *Service) GetUser(ctx context.Context, id uint64) (UserDetail, error) {
 			return err
 		}
 		out = UserDetail{User: viewUser(u), CanEdit: true, CanChangeRole: true, Roles: grantable(a.user.Role)}
+		if out.User.LockedUntil, err = accountLock(tx, u.Email, s.clock()); err != nil {
+			return err
+		}
 		if err := checkOutranks(a, u); err != nil {
 			out.CanEdit, out.CanChangeRole, out.Reason = false, false, err.(*Error).Message
 		} else if u.ID == a.user.ID {

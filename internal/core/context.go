@@ -40,9 +40,40 @@ type actor struct {
 // can reports whether the actor's role has capability c.
 func (a *actor) can(c auth.Capability) bool { return a.user.Role.Can(c) }
 
-// resolve finds the caller's live session. It refreshes the session's
-// last-seen time when it has gone stale.
+// resolve finds the caller's live, fully signed-in session. A session that
+// policy holds back until 2FA is set up gets errMFARequired.
 func (s *Service) resolve(ctx context.Context) (*actor, error) {
+	a, err := s.resolveAny(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch a.session.Stage {
+	case "":
+		return a, nil
+	case stageEnrol:
+		return nil, errMFARequired
+	}
+	return nil, errSignedOut
+}
+
+// resolveEnrolling is resolve that also admits a session held back until
+// 2FA is set up: for Me and the enrolment calls.
+func (s *Service) resolveEnrolling(ctx context.Context) (*actor, error) {
+	a, err := s.resolveAny(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.session.Stage != "" && a.session.Stage != stageEnrol {
+		return nil, errSignedOut
+	}
+	return a, nil
+}
+
+var errMFARequired = &Error{Code: MFARequired, Message: "Set up two-factor authentication to continue: your organisation requires it for your role."}
+
+// resolveAny finds the caller's live session in any stage. It refreshes
+// the session's last-seen time when it has gone stale.
+func (s *Service) resolveAny(ctx context.Context) (*actor, error) {
 	c := callerFrom(ctx)
 	if !auth.WellFormedToken(c.Token) {
 		return nil, errSignedOut
@@ -56,7 +87,8 @@ func (s *Service) resolve(ctx context.Context) (*actor, error) {
 		if err != nil || sess == nil {
 			return err
 		}
-		if now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionAbsolute {
+		if now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionAbsolute ||
+			sess.Stage == stageTOTP && now.Sub(sess.CreatedAt) > pendingTOTPFor {
 			expired = true
 			return nil
 		}

@@ -15,8 +15,9 @@ const (
 	Unauthenticated Code = "unauthenticated" // no valid session
 	Forbidden       Code = "forbidden"       // the caller's role may not do this
 	NotFound        Code = "not_found"
-	Conflict        Code = "conflict" // the state does not allow it (already set up, e-mail taken)
-	Internal        Code = "internal" // a fault of ours; details are logged, not shown
+	Conflict        Code = "conflict"     // the state does not allow it (already set up, e-mail taken)
+	MFARequired     Code = "mfa_required" // policy requires the user to set up 2FA first
+	Internal        Code = "internal"     // a fault of ours; details are logged, not shown
 )
 
 // Error is the only error type core returns to callers. Message is safe to

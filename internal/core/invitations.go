@@ -470,7 +470,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, str
 		if err := record(tx, now, w, inv.TenantID, ActCreate, ResUser, u.ID, &change{After: auditUser(u), Extra: map[string]any{"via": "invitation", "invitedBy": inv.InviterEmail}}); err != nil {
 			return err
 		}
-		a, err := startSession(tx, u, token, c, now)
+		stage, err := s.enrolStage(tx, u)
+		if err != nil {
+			return err
+		}
+		a, err := startSession(tx, u, token, c, now, stage, "invitation")
 		if err != nil {
 			return err
 		}

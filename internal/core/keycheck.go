@@ -35,3 +35,15 @@ func (s *Service) CheckKey() error {
 		return nil
 	})
 }
+
+// HasSealedSecrets reports whether the database has ever been used with a
+// key file (it holds the sealed check value).
+func HasSealedSecrets(db *store.DB) (bool, error) {
+	var ok bool
+	err := db.View(func(tx *store.Tx) (err error) {
+		var sealed []byte
+		ok, err = tx.Setting(settingKeyCheck, &sealed)
+		return err
+	})
+	return ok, err
+}

@@ -2,8 +2,10 @@ package core
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +51,12 @@ type Service struct {
 	log     *slog.Logger
 	baseURL atomic.Pointer[string]
 	wake    chan struct{} // nudges the outbox worker after a commit
+
+	lanMu         sync.Mutex
+	lanURLs       []string
+	lanHTTPS      bool
+	generatedCert *tls.Certificate
+	customCert    *tls.Certificate
 }
 
 // New returns a Service over cfg.

@@ -22,8 +22,17 @@ const (
 
 // generalSettings are stored as one record.
 type generalSettings struct {
-	BaseURL     string `json:"baseUrl"`
-	MultiTenant bool   `json:"multiTenant"`
+	BaseURL     string         `json:"baseUrl"`
+	MultiTenant bool           `json:"multiTenant"`
+	Security    SecurityPolicy `json:"security"`
+}
+
+// SecurityPolicy holds the options beyond the seed; each is off by default
+// so the seed's behaviour stands.
+type SecurityPolicy struct {
+	RecoveryCodes       bool `json:"recoveryCodes"`       // one-time recovery codes at 2FA enrolment
+	RequireMFAForAdmins bool `json:"requireMfaForAdmins"` // ADMIN and SUPER_ADMIN must enrol at sign-in
+	AdminReset2FA       bool `json:"adminReset2fa"`       // "Reset 2FA" on the edit form for SUPER_ADMIN
 }
 
 // smtpSettings are stored as one record; the password only sealed.
@@ -44,9 +53,11 @@ const sealSMTPPassword = "smtp-password"
 // Settings is what the settings page shows. The SMTP password is never
 // returned: only whether one is set.
 type Settings struct {
-	BaseURL        string `json:"baseUrl"`        // as set; empty means the default
-	DefaultBaseURL string `json:"defaultBaseUrl"` // what links use when BaseURL is empty
-	MultiTenant    bool   `json:"multiTenant"`
+	BaseURL        string         `json:"baseUrl"`        // as set; empty means the default
+	DefaultBaseURL string         `json:"defaultBaseUrl"` // what links use when BaseURL is empty
+	MultiTenant    bool           `json:"multiTenant"`
+	Security       SecurityPolicy `json:"security"`
+	LAN            LANInfo        `json:"lan"`
 	SMTP           struct {
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
@@ -62,15 +73,18 @@ type Settings struct {
 // SettingsInput changes settings; a nil field is left as it is. An empty
 // SMTPPassword clears it.
 type SettingsInput struct {
-	BaseURL         *string `json:"baseUrl"`
-	MultiTenant     *bool   `json:"multiTenant"`
-	SMTPHost        *string `json:"smtpHost"`
-	SMTPPort        *int    `json:"smtpPort"`
-	SMTPSecurity    *string `json:"smtpSecurity"`
-	SMTPUsername    *string `json:"smtpUsername"`
-	SMTPPassword    *string `json:"smtpPassword"`
-	SMTPFromName    *string `json:"smtpFromName"`
-	SMTPFromAddress *string `json:"smtpFromAddress"`
+	BaseURL             *string `json:"baseUrl"`
+	MultiTenant         *bool   `json:"multiTenant"`
+	RecoveryCodes       *bool   `json:"recoveryCodes"`
+	RequireMFAForAdmins *bool   `json:"requireMfaForAdmins"`
+	AdminReset2FA       *bool   `json:"adminReset2fa"`
+	SMTPHost            *string `json:"smtpHost"`
+	SMTPPort            *int    `json:"smtpPort"`
+	SMTPSecurity        *string `json:"smtpSecurity"`
+	SMTPUsername        *string `json:"smtpUsername"`
+	SMTPPassword        *string `json:"smtpPassword"`
+	SMTPFromName        *string `json:"smtpFromName"`
+	SMTPFromAddress     *string `json:"smtpFromAddress"`
 }
 
 func readSettings(tx *store.Tx) (generalSettings, smtpSettings, error) {
@@ -92,7 +106,8 @@ func (s *Service) linkBase(g generalSettings) string {
 
 func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
-	out.BaseURL, out.DefaultBaseURL, out.MultiTenant = g.BaseURL, *s.baseURL.Load(), g.MultiTenant
+	out.BaseURL, out.DefaultBaseURL, out.MultiTenant, out.Security = g.BaseURL, *s.baseURL.Load(), g.MultiTenant, g.Security
+	out.LAN = s.LANInfo()
 	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
 	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
 	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
@@ -153,6 +168,7 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Setting
 		out = s.viewSettings(g, m)
 		before, after := s.viewSettings(beforeG, beforeM), out
 		before.DefaultBaseURL, after.DefaultBaseURL = "", ""
+		before.LAN, after.LAN = LANInfo{}, LANInfo{}
 		return record(tx, s.clock(), a.who(), a.tenant.ID, ActUpdate, ResSettings, 0, &change{Before: before, After: after})
 	})
 	return out, s.internal("update settings", err)
@@ -181,6 +197,15 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 	}
 	if in.MultiTenant != nil {
 		g.MultiTenant = *in.MultiTenant
+	}
+	if in.RecoveryCodes != nil {
+		g.Security.RecoveryCodes = *in.RecoveryCodes
+	}
+	if in.RequireMFAForAdmins != nil {
+		g.Security.RequireMFAForAdmins = *in.RequireMFAForAdmins
+	}
+	if in.AdminReset2FA != nil {
+		g.Security.AdminReset2FA = *in.AdminReset2FA
 	}
 	if in.SMTPHost != nil {
 		h := strings.TrimSpace(*in.SMTPHost)

@@ -35,6 +35,7 @@ type UserRow struct {
 	MFAEnabled  bool       `json:"mfaEnabled"`
 	Active      bool       `json:"active"`
 	LastLoginAt *time.Time `json:"lastLoginAt"`
+	LockedUntil *time.Time `json:"lockedUntil"` // sign-in locked after failures
 }
 
 // UserPage is one page of the users list.
@@ -92,6 +93,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		return UserPage{}, err
 	}
 	var page store.DirectoryPage
+	var locks []*time.Time
 	err = s.db.View(func(tx *store.Tx) (err error) {
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
 			if !a.can(auth.CrossTenant) {
@@ -104,8 +106,17 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 			}
 			q.TenantID = in.TenantID
 		}
-		page, err = tx.Directory(q)
-		return err
+		if page, err = tx.Directory(q); err != nil {
+			return err
+		}
+		now := s.clock()
+		locks = make([]*time.Time, len(page.Rows))
+		for i, r := range page.Rows {
+			if locks[i], err = accountLock(tx, r.Email, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrBadCursor) {
 		return UserPage{}, errBadCursor
@@ -116,7 +127,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}
 	for i, r := range page.Rows {
 		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
-			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt)}
+			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i]}
 	}
 	return out, nil
 }

@@ -21,6 +21,7 @@ type UserView struct {
 	TenantID      uint64     `json:"tenantId"`
 	CreatedAt     time.Time  `json:"createdAt"`
 	LastLoginAt   *time.Time `json:"lastLoginAt"`
+	LockedUntil   *time.Time `json:"lockedUntil"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -59,12 +60,16 @@ type Me struct {
 	MultiTenant bool        `json:"multiTenant"`
 	// Memberships are the user's tenants, shadow ones included, for the switcher.
 	Memberships []MembershipView `json:"memberships"`
+	// MustEnrol is set while policy requires this user to set up 2FA first.
+	MustEnrol bool `json:"mustEnrol"`
+	// Security is what the security policy offers this user.
+	Security SecurityPolicy `json:"security"`
 }
 
 // viewMe describes the actor. Settings and tenants are platform powers, so
 // an admin of a customer tenant is not shown the "settings" capability.
 func (s *Service) viewMe(tx *store.Tx, a *actor) (Me, error) {
-	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), InviteRoles: []auth.Role{}}
+	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), InviteRoles: []auth.Role{}, MustEnrol: a.session.Stage == stageEnrol}
 	platform, err := s.platformAdmin(tx, a)
 	if err != nil {
 		return me, err
@@ -79,9 +84,11 @@ func (s *Service) viewMe(tx *store.Tx, a *actor) (Me, error) {
 			me.InviteRoles = append(me.InviteRoles, r)
 		}
 	}
-	if me.MultiTenant, err = multiTenant(tx); err != nil {
+	g, _, err := readSettings(tx)
+	if err != nil {
 		return me, err
 	}
+	me.MultiTenant, me.Security = g.MultiTenant, g.Security
 	me.Memberships, err = memberships(tx, a.user.ID)
 	return me, err
 }

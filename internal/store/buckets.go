@@ -24,6 +24,8 @@ var (
 	bucketTenantInvite = []byte("tenant_invites_v1") // tenant id | invitation id → empty
 	bucketOutbox       = []byte("outbox_v1")         // message id → Message JSON
 	bucketOutboxDue    = []byte("outbox_due_v1")     // message id → empty, while queued
+
+	bucketThrottle = []byte("throttle_v1") // "acct:"+lower(email) or "ip:"+address → Throttle JSON
 )
 
 // The buckets each migration added.
@@ -34,7 +36,8 @@ var (
 		bucketSessions, bucketUserSess, bucketSettings, bucketAudit,
 	}
 	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmail, bucketTenantInvite, bucketOutbox, bucketOutboxDue}
+	layout3 = [][]byte{bucketThrottle}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = append(append([][]byte{}, layout1...), layout2...)
+var allBuckets = append(append(append([][]byte{}, layout1...), layout2...), layout3...)

@@ -18,6 +18,7 @@ type migration struct {
 var migrations = []migration{
 	{"create the first layout", createBuckets(layout1)},
 	{"add invitations and the mail outbox", createBuckets(layout2)},
+	{"add sign-in throttling", createBuckets(layout3)},
 }
 
 func createBuckets(names [][]byte) func(tx *bolt.Tx) error {

@@ -15,6 +15,9 @@ type Session struct {
 	LastSeenAt time.Time `json:"lastSeenAt"`
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"userAgent"`
+	// Stage is empty for a signed-in session; "totp" while the password is
+	// checked but the code is not; "enrol" when policy requires 2FA first.
+	Stage string `json:"stage,omitempty"`
 }
 
 // Session returns the session with this token hash, or nil.

@@ -25,9 +25,15 @@ type User struct {
 	LastLoginAt     time.Time `json:"lastLoginAt"`
 }
 
-// Credentials are a user's secrets, in their own bucket.
+// Credentials are a user's secrets, in their own bucket. TOTP secrets are
+// sealed (auth.Sealer); recovery codes are stored as SHA-256 hashes.
 type Credentials struct {
-	PasswordHash []byte `json:"passwordHash"`
+	PasswordHash  []byte    `json:"passwordHash"`
+	SealedTOTP    []byte    `json:"sealedTotp,omitempty"`
+	LastTOTPStep  int64     `json:"lastTotpStep,omitempty"` // a code's step must be later than this
+	PendingTOTP   []byte    `json:"pendingTotp,omitempty"`  // sealed, during enrolment
+	PendingAt     time.Time `json:"pendingAt"`
+	RecoveryCodes [][]byte  `json:"recoveryCodes,omitempty"`
 }
 
 // ErrEmailTaken is returned when an e-mail address is already in use.

@@ -4,11 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,7 +14,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -44,19 +41,6 @@ func LoadOrCreateCert(dir string) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("cannot use the LAN certificate %s with key %s: %v. Fix or remove both files; a new pair is made when both are missing", certPath, keyPath, err)
 	}
 	return cert, nil
-}
-
-// Fingerprint is the SHA-256 of the certificate, as browsers show it.
-func Fingerprint(cert tls.Certificate) string {
-	if len(cert.Certificate) == 0 {
-		return ""
-	}
-	sum := sha256.Sum256(cert.Certificate[0])
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = strings.ToUpper(hex.EncodeToString([]byte{b}))
-	}
-	return strings.Join(parts, ":")
 }
 
 func generateCert(certPath, keyPath string, now time.Time) error {

@@ -1,0 +1,33 @@
+package store
+
+import "time"
+
+// Throttle counts failed sign-ins for one account (by folded e-mail, known
+// or not) or one client address, and holds its lock.
+type Throttle struct {
+	WindowStart time.Time `json:"windowStart"`
+	Failures    int       `json:"failures"` // in the current window
+	Total       int       `json:"total"`    // every failure, for the record
+	LockedUntil time.Time `json:"lockedUntil"`
+	Locks       int       `json:"locks"` // locks in a row; each lasts longer
+	LastLockAt  time.Time `json:"lastLockAt"`
+}
+
+// AccountKey and IPKey name throttle records.
+func AccountKey(email string) string { return "acct:" + Fold(email) }
+func IPKey(ip string) string         { return "ip:" + ip }
+
+// Throttle returns the record for key (zero if none).
+func (t *Tx) Throttle(key string) (Throttle, error) {
+	var v Throttle
+	_, err := getJSON(t.b(bucketThrottle), []byte(key), &v)
+	return v, err
+}
+
+// PutThrottle stores the record for key.
+func (t *Tx) PutThrottle(key string, v Throttle) error {
+	return putJSON(t.b(bucketThrottle), []byte(key), v)
+}
+
+// DeleteThrottle clears the record for key.
+func (t *Tx) DeleteThrottle(key string) error { return t.b(bucketThrottle).Delete([]byte(key)) }
