@@ -70,7 +70,7 @@ test('first run: set up the admin, see yourself, search, sign out, and a wrong p
   await expect(page).not.toHaveURL(/\/setup/)
 
   // Sign out: the next visit asks to sign in.
-  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click()
   await expect(page).toHaveURL(/\/login/)
   await page.goto(server.url + '/admin/users')
   await expect(page).toHaveURL(/\/login\?next=%2Fadmin%2Fusers/)

@@ -8,12 +8,13 @@ export const binary = resolve(process.env.GATEHOUSE_BIN ?? join(import.meta.dirn
 export interface Server {
   url: string
   dataDir: string
-  stop: () => Promise<void>
+  /** stop ends the server; unless keepData, its data folder is removed. */
+  stop: (keepData?: boolean) => Promise<void>
 }
 
 /** startServer runs gatehouse serve --http on a free loopback port with a fresh data folder. */
-export async function startServer(prepare?: (dataDir: string) => void): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'))
+export async function startServer(prepare?: (dataDir: string) => void, existing?: string): Promise<Server> {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'))
   prepare?.(dataDir)
   const child: ChildProcess = spawn(binary, ['serve', '--http', '--addr', '127.0.0.1:0', '--data', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,11 +37,13 @@ export async function startServer(prepare?: (dataDir: string) => void): Promise<
   return {
     url,
     dataDir,
-    stop: async () => {
-      const exited = new Promise((r) => child.on('exit', r))
-      child.kill('SIGTERM')
-      await exited
-      rmSync(dataDir, { recursive: true, force: true })
+    stop: async (keepData = false) => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.on('exit', r))
+        child.kill('SIGTERM')
+        await exited
+      }
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -92,14 +92,14 @@ test('multi-tenant: create Acme, shadow staff switch in unseen, invite into Acme
   await page.getByRole('button', { name: 'Save memberships' }).click()
   await expect(page.getByText('Memberships saved.')).toBeVisible()
 
-  await dana.getByRole('button', { name: 'Sign out' }).click()
+  await dana.getByRole('button', { name: 'Sign out', exact: true }).click()
   await signIn(dana, server.url, 'dana@acme.example', 'dana-password-1')
   await expect(dana.getByLabel('Switch tenant')).toHaveValue(await optionValue(dana, 'KW Group'))
 
   await page.getByLabel('Default tenant Acme').check()
   await page.getByRole('button', { name: 'Save memberships' }).click()
   await expect(page.getByText('Memberships saved.')).toBeVisible()
-  await dana.getByRole('button', { name: 'Sign out' }).click()
+  await dana.getByRole('button', { name: 'Sign out', exact: true }).click()
   await signIn(dana, server.url, 'dana@acme.example', 'dana-password-1')
   await expect(dana.getByLabel('Switch tenant')).toHaveValue(await optionValue(dana, 'Acme'))
 

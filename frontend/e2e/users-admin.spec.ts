@@ -31,7 +31,7 @@ test('settings: point e-mail at the office SMTP server and send a test', async (
   await expect(page.getByText('The port is a number')).toBeVisible()
 
   await page.getByLabel('Port').fill(String(smtp.port))
-  await page.getByLabel('Security').selectOption('none')
+  await page.getByRole('combobox', { name: 'Security' }).selectOption('none')
   await page.getByLabel('From name').fill('Gatehouse at KW Group')
   await page.getByLabel('From address').fill('gatehouse@kwgroup.uk')
   await page.getByRole('button', { name: 'Save e-mail settings' }).click()

@@ -4,8 +4,8 @@ import UsersTable from './UsersTable.svelte'
 import type { UserRow } from '../lib/api'
 
 const users: UserRow[] = [
-  { id: 1, name: 'Mitch', email: 'mitch@kwgroup.uk', role: 'ADMIN', mfaEnabled: true, active: true, lastLoginAt: '2026-05-18T09:30:00Z' },
-  { id: 2, name: 'Pat', email: 'pat@kwgroup.uk', role: 'AGENT', mfaEnabled: false, active: false, lastLoginAt: null },
+  { id: 1, name: 'Mitch', email: 'mitch@kwgroup.uk', role: 'ADMIN', mfaEnabled: true, active: true, lastLoginAt: '2026-05-18T09:30:00Z', lockedUntil: null },
+  { id: 2, name: 'Pat', email: 'pat@kwgroup.uk', role: 'AGENT', mfaEnabled: false, active: false, lastLoginAt: null, lockedUntil: null },
 ]
 
 describe('UsersTable', () => {
@@ -44,5 +44,14 @@ describe('UsersTable', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Reactivate Pat' }))
     expect(onreactivate).toHaveBeenCalledWith(users[1])
     expect(ondeactivate).not.toHaveBeenCalled()
+  })
+
+  it('shows a sign-in lock with its end and offers Unlock', async () => {
+    const onunlock = vi.fn()
+    const locked = [{ ...users[1], active: true, lockedUntil: '2026-05-18T10:15:00Z' }]
+    render(UsersTable, { users: locked, sort: 'name', desc: false, onsort: () => {}, meId: 1, ondeactivate: () => {}, onunlock })
+    expect(screen.getByText(/Locked until 18\/05 \d\d:15/)).toBeTruthy()
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock Pat' }))
+    expect(onunlock).toHaveBeenCalledWith(locked[0])
   })
 })

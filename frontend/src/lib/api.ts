@@ -19,6 +19,7 @@ export interface UserView {
   tenantId: number
   createdAt: string
   lastLoginAt: string | null
+  lockedUntil: string | null
 }
 
 export interface TenantView {
@@ -34,6 +35,44 @@ export interface Me {
   inviteRoles: Role[]
   multiTenant: boolean
   memberships: MembershipView[]
+  mustEnrol: boolean
+  security: SecurityPolicy
+}
+
+export interface SecurityPolicy {
+  recoveryCodes: boolean
+  requireMfaForAdmins: boolean
+  adminReset2fa: boolean
+}
+
+export interface SignInResult {
+  step: 'done' | 'totp' | 'enrol'
+  me: Me | null
+}
+
+export interface TOTPEnrolment {
+  secret: string
+  url: string
+  qr: string
+}
+
+export interface SessionView {
+  id: string
+  device: string
+  ip: string
+  createdAt: string
+  lastSeenAt: string
+  current: boolean
+}
+
+export interface LANInfo {
+  running: boolean
+  urls: string[]
+  https: boolean
+  fingerprint: string
+  customCert: boolean
+  subject: string
+  notAfter: string
 }
 
 export interface MembershipView extends TenantView {
@@ -110,6 +149,8 @@ export interface Settings {
   baseUrl: string
   defaultBaseUrl: string
   multiTenant: boolean
+  security: SecurityPolicy
+  lan: LANInfo
   smtp: {
     host: string
     port: number
@@ -125,6 +166,9 @@ export interface Settings {
 export interface SettingsInput {
   baseUrl?: string
   multiTenant?: boolean
+  recoveryCodes?: boolean
+  requireMfaForAdmins?: boolean
+  adminReset2fa?: boolean
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
@@ -142,6 +186,7 @@ export interface UserRow {
   mfaEnabled: boolean
   active: boolean
   lastLoginAt: string | null
+  lockedUntil: string | null
 }
 
 export interface UserPage {
@@ -246,6 +291,7 @@ export function pickTransport(win: WailsWindow = globalThis as WailsWindow): Tra
 
 let transport: Transport | undefined
 let onSignedOut: (() => void) | undefined
+let onMFARequired: (() => void) | undefined
 
 /** useTransport replaces the transport (tests). */
 export function useTransport(t: Transport) {
@@ -257,12 +303,17 @@ export function whenSignedOut(fn: () => void) {
   onSignedOut = fn
 }
 
+/** whenMFARequired registers what to do when policy requires 2FA set-up first. */
+export function whenMFARequired(fn: () => void) {
+  onMFARequired = fn
+}
+
 export function inDesktop(): boolean {
   return !!(globalThis as WailsWindow).go?.main?.App
 }
 
 // Methods that work without a session: their failures never mean "signed out".
-const publicMethods = new Set(['SignIn', 'SetupStatus', 'Setup', 'InvitationInfo', 'AcceptInvitation'])
+const publicMethods = new Set(['SignIn', 'SignInTOTP', 'SetupStatus', 'Setup', 'InvitationInfo', 'AcceptInvitation'])
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   transport ??= pickTransport()
@@ -271,14 +322,16 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   } catch (e) {
     const err = toApiError(e)
     if (err.code === 'unauthenticated' && !publicMethods.has(method)) onSignedOut?.()
+    if (err.code === 'mfa_required') onMFARequired?.()
     throw err
   }
 }
 
 export const api = {
   setupStatus: () => call<{ needed: boolean }>('SetupStatus'),
-  setup: (input: SetupInput) => call<Me>('Setup', input),
-  signIn: (email: string, password: string) => call<Me>('SignIn', { email, password }),
+  setup: (input: SetupInput) => call<SignInResult>('Setup', input),
+  signIn: (email: string, password: string) => call<SignInResult>('SignIn', { email, password }),
+  signInTOTP: (code: string) => call<Me>('SignInTOTP', { code }),
   signOut: () => call<null>('SignOut'),
   me: () => call<Me>('Me'),
   listUsers: (input: ListUsersInput) => call<UserPage>('ListUsers', input),
@@ -303,4 +356,15 @@ export const api = {
   switchTenant: (id: number) => call<Me>('SwitchTenant', id),
   getUserMemberships: (id: number) => call<UserMembership[]>('GetUserMemberships', id),
   setUserMemberships: (input: { userId: number; tenantIds: number[]; defaultTenantId: number }) => call<UserMembership[]>('SetUserMemberships', input),
+  beginTOTP: () => call<TOTPEnrolment>('BeginTOTP'),
+  confirmTOTP: (code: string) => call<{ recoveryCodes: string[] | null; me: Me }>('ConfirmTOTP', { code }),
+  disableTOTP: (password: string, code: string) => call<Me>('DisableTOTP', { password, code }),
+  newRecoveryCodes: (password: string) => call<string[]>('NewRecoveryCodes', { password }),
+  resetUserTOTP: (userId: number, password: string) => call<UserView>('ResetUserTOTP', { userId, password }),
+  changePassword: (current: string, next: string) => call<null>('ChangePassword', { current, new: next }),
+  listMySessions: () => call<SessionView[]>('ListMySessions'),
+  signOutSession: (id: string) => call<null>('SignOutSession', id),
+  signOutEverywhere: () => call<null>('SignOutEverywhere'),
+  unlockUser: (id: number) => call<UserView>('UnlockUser', id),
+  setLANCertificate: (certPem: string, keyPem: string) => call<LANInfo>('SetLANCertificate', { certPem, keyPem }),
 }
