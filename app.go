@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"gatehouse/internal/core"
+	"gatehouse/internal/store"
 	"gatehouse/internal/web"
 )
 
@@ -221,6 +222,24 @@ func (a *App) UnlockUser(id uint64) (core.UserView, error) { return a.core.Unloc
 func (a *App) SetLANCertificate(in core.LANCertificateInput) (core.LANInfo, error) {
 	return a.core.SetLANCertificate(a.ctx(), in)
 }
+
+// ListAudit returns a page of the audit log.
+func (a *App) ListAudit(f core.AuditFilter) (core.AuditPage, error) {
+	return a.core.ListAudit(a.ctx(), f)
+}
+
+// GetAuditStats returns the last 24 hours' figures.
+func (a *App) GetAuditStats(tenantID uint64) (core.AuditStats, error) {
+	return a.core.GetAuditStats(a.ctx(), tenantID)
+}
+
+// GetAuditOptions lists the actions, resource types and users in the log.
+func (a *App) GetAuditOptions(tenantID uint64) (core.AuditOptions, error) {
+	return a.core.GetAuditOptions(a.ctx(), tenantID)
+}
+
+// VerifyAudit checks the audit log's hash chain.
+func (a *App) VerifyAudit() (store.ChainReport, error) { return a.core.VerifyAudit(a.ctx()) }
 
 // memorySession keeps the window's session token in memory: it never
 // touches the disk or the web view.

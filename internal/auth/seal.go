@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -87,4 +89,12 @@ func (s *Sealer) Open(sealed []byte, context string) ([]byte, error) {
 		return nil, ErrUnseal
 	}
 	return out, nil
+}
+
+// SubKey derives an independent key for one purpose (for example the audit
+// chain's HMAC) from the data folder's key.
+func (s *Sealer) SubKey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("gatehouse subkey: " + purpose))
+	return m.Sum(nil)
 }

@@ -68,6 +68,9 @@ Usage:
   gatehouse setup --email E --name N --password-stdin [--organisation O] [--data DIR]
                                          create the first SUPER_ADMIN without the UI
   gatehouse 2fa reset EMAIL [--data DIR] turn off a user's 2FA (they lost their authenticator)
+  gatehouse audit verify [--data DIR]    check the audit log's hash chain
+  gatehouse audit export --format csv|jsonl [--since T] [--until T] [--output FILE]
+                                         export the audit log
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
@@ -107,6 +110,8 @@ func run(env *Env) error {
 		return runSetup(env, args)
 	case "2fa":
 		return run2FA(env, args)
+	case "audit":
+		return runAudit(env, args)
 	case "version":
 		if _, err := parse(env, "version", "", args); err != nil {
 			return err

@@ -43,6 +43,10 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("the key file %s: %v", keyPath, err)
 	}
+	if err := db.SetAuditKey(sealer.SubKey("audit-chain")); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
 	svc := core.New(core.Config{DB: db, Sealer: sealer, Logger: logger(env)})
 	if err := svc.CheckKey(); err != nil {
 		db.Close()

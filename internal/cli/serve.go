@@ -44,6 +44,7 @@ func runServe(env *Env, args []string) error {
 		defer stop()
 	}
 	go svc.RunMailer(ctx)
+	go svc.RunRetention(ctx)
 	return serveLAN(ctx, env, svc, dir, *addr, *plain)
 }
 
@@ -68,6 +69,10 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		Frontend:      env.Frontend,
 		Logger:        logger(env),
 		SessionMaxAge: core.SessionAbsolute,
+		Export: func(r *http.Request, s web.Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
+			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
+			return svc.ExportAudit(ctx, f, format, w)
+		},
 	})
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ func runWindow(env *Env, args []string) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go svc.RunMailer(ctx)
+	go svc.RunRetention(ctx)
 	lanDone := make(chan struct{})
 	go func() {
 		defer close(lanDone)

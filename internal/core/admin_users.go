@@ -87,7 +87,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	if err != nil {
 		return UserView{}, s.internal("hash", err)
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		if u.TenantID, err = targetTenant(tx, a, in.TenantID); err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 		}
 	}
 	var out store.User
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tenantUser(tx, a, in.ID)
 		if err != nil {
 			return err
@@ -324,7 +324,7 @@ func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserVi
 		return UserView{}, err
 	}
 	var out store.User
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tenantUser(tx, a, id)
 		if err != nil {
 			return err

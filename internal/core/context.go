@@ -112,14 +112,14 @@ func (s *Service) resolveAny(ctx context.Context) (*actor, error) {
 		return nil, s.internal("resolve session", err)
 	}
 	if expired {
-		_ = s.db.Update(func(tx *store.Tx) error { return tx.DeleteSession(id) })
+		_ = s.write(func(tx *store.Tx) error { return tx.DeleteSession(id) })
 		return nil, errSignedOut
 	}
 	if a.user.ID == 0 {
 		return nil, errSignedOut
 	}
 	if stale {
-		err := s.db.Update(func(tx *store.Tx) error {
+		err := s.write(func(tx *store.Tx) error {
 			sess, err := tx.Session(id)
 			if err != nil || sess == nil {
 				return err

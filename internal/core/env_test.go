@@ -97,9 +97,12 @@ func (e *env) addUser(name string, role auth.Role, active bool) *store.User {
 	return u
 }
 
+// events returns the whole audit log, newest first.
 func (e *env) events() []store.Event {
 	var out []store.Event
-	e.db.View(func(tx *store.Tx) (err error) { out, err = tx.RecentEvents(1<<20, nil); return })
+	e.db.View(func(tx *store.Tx) error {
+		return tx.ScanAudit(store.AuditQuery{}, func(ev store.Event) (bool, error) { out = append(out, ev); return true, nil })
+	})
 	return out
 }
 

@@ -112,7 +112,7 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 	}
 	token := auth.NewToken()
 	var out InviteResult
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		tenantID, err := targetTenant(tx, a, in.TenantID)
 		if err != nil {
 			return err
@@ -285,7 +285,7 @@ func (s *Service) ResendInvitation(ctx context.Context, id uint64) (InviteResult
 	}
 	token := auth.NewToken()
 	var out InviteResult
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		inv, err := tenantInvitation(tx, a, id)
 		if err != nil {
 			return err
@@ -330,7 +330,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, id uint64) (InvitationVi
 		return InvitationView{}, err
 	}
 	var out InvitationView
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		inv, err := tenantInvitation(tx, a, id)
 		if err != nil {
 			return err
@@ -431,7 +431,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, str
 	c := callerFrom(ctx)
 	token := auth.NewToken()
 	var me Me
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		inv, err := tx.InvitationByToken(auth.HashToken(in.Token))
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ var ErrWrongKey = errors.New("the key file does not match this database")
 // stores a sealed check value, later calls must be able to open it. Run it
 // once at start, before anything is sealed or unsealed.
 func (s *Service) CheckKey() error {
-	return s.db.Update(func(tx *store.Tx) error {
+	return s.write(func(tx *store.Tx) error {
 		var sealed []byte
 		ok, err := tx.Setting(settingKeyCheck, &sealed)
 		if err != nil {

@@ -151,7 +151,7 @@ func (s *Service) SetLANCertificate(ctx context.Context, in LANCertificateInput)
 		}
 		cert = &c
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		before := s.LANInfo()
 		if cert == nil {
 			if err := tx.PutSetting(settingLANCert, nil); err != nil {

@@ -60,7 +60,7 @@ func (s *Service) BeginTOTP(ctx context.Context) (TOTPEnrolment, error) {
 	if err != nil {
 		return TOTPEnrolment{}, s.internal("totp key", err)
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		c, err := tx.Credentials(a.user.ID)
 		if err != nil {
 			return err
@@ -99,7 +99,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, in ConfirmTOTPInput) (TOTPEna
 		return TOTPEnabled{}, fieldError("code", "%s", err.Error())
 	}
 	var out TOTPEnabled
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tx.User(a.user.ID)
 		if err != nil || u == nil {
 			return err
@@ -251,7 +251,7 @@ func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, strin
 	token := auth.NewToken()
 	var me Me
 	var failed bool
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tx.User(a.user.ID)
 		if err != nil || u == nil || !u.Active {
 			return errBadSignIn
@@ -314,7 +314,7 @@ func (s *Service) DisableTOTP(ctx context.Context, in DisableTOTPInput) (Me, err
 		return Me{}, err
 	}
 	var me Me
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -427,7 +427,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, in NewRecoveryCodesInput
 		return nil, err
 	}
 	var codes []string
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -466,7 +466,7 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 		return UserView{}, err
 	}
 	var out store.User
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -504,7 +504,7 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 // is audited with the actor "system (CLI)".
 func (s *Service) ResetTOTPFromCLI(email string) (UserView, error) {
 	var out store.User
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.write(func(tx *store.Tx) error {
 		u, err := tx.UserByEmail(email)
 		if err != nil {
 			return err

@@ -141,7 +141,7 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 			sendErr = err
 		}
 	}
-	return s.db.Update(func(tx *store.Tx) error {
+	return s.write(func(tx *store.Tx) error {
 		cur, err := tx.Message(msg.ID)
 		if err != nil || cur == nil || cur.State != store.MailQueued {
 			return err // cancelled meanwhile

@@ -50,7 +50,7 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	if err != nil {
 		return s.internal("hash", err)
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		c, err := tx.Credentials(a.user.ID)
 		if err != nil {
 			return err
@@ -149,7 +149,7 @@ func (s *Service) SignOutSession(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		ss, err := tx.UserSessions(a.user.ID)
 		if err != nil {
 			return err
@@ -173,7 +173,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		n, err := tx.DeleteUserSessions(a.user.ID)
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *Service) UnlockUser(ctx context.Context, id uint64) (UserView, error) {
 		return UserView{}, err
 	}
 	var out store.User
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tenantUser(tx, a, id)
 		if err != nil {
 			return err

@@ -116,3 +116,8 @@ func (s *Service) nudgeMailer() {
 	default:
 	}
 }
+
+// write runs one use case's write transaction. Concurrent use cases share a
+// commit (bbolt's Batch), each still durable (fsync) when write returns.
+// fn may run more than once, so it must not act outside the transaction.
+func (s *Service) write(fn func(tx *store.Tx) error) error { return s.db.Batch(fn) }

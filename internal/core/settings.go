@@ -25,6 +25,8 @@ type generalSettings struct {
 	BaseURL     string         `json:"baseUrl"`
 	MultiTenant bool           `json:"multiTenant"`
 	Security    SecurityPolicy `json:"security"`
+	// RetentionDays keeps audit events this many days; 0 keeps everything.
+	RetentionDays int `json:"retentionDays"`
 }
 
 // SecurityPolicy holds the options beyond the seed; each is off by default
@@ -57,6 +59,7 @@ type Settings struct {
 	DefaultBaseURL string         `json:"defaultBaseUrl"` // what links use when BaseURL is empty
 	MultiTenant    bool           `json:"multiTenant"`
 	Security       SecurityPolicy `json:"security"`
+	RetentionDays  int            `json:"retentionDays"`
 	LAN            LANInfo        `json:"lan"`
 	SMTP           struct {
 		Host        string `json:"host"`
@@ -78,6 +81,7 @@ type SettingsInput struct {
 	RecoveryCodes       *bool   `json:"recoveryCodes"`
 	RequireMFAForAdmins *bool   `json:"requireMfaForAdmins"`
 	AdminReset2FA       *bool   `json:"adminReset2fa"`
+	RetentionDays       *int    `json:"retentionDays"`
 	SMTPHost            *string `json:"smtpHost"`
 	SMTPPort            *int    `json:"smtpPort"`
 	SMTPSecurity        *string `json:"smtpSecurity"`
@@ -107,7 +111,7 @@ func (s *Service) linkBase(g generalSettings) string {
 func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
 	out.BaseURL, out.DefaultBaseURL, out.MultiTenant, out.Security = g.BaseURL, *s.baseURL.Load(), g.MultiTenant, g.Security
-	out.LAN = s.LANInfo()
+	out.LAN, out.RetentionDays = s.LANInfo(), g.RetentionDays
 	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
 	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
 	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
@@ -136,7 +140,7 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Setting
 		return Settings{}, err
 	}
 	var out Settings
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		g, m, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -206,6 +210,12 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 	}
 	if in.AdminReset2FA != nil {
 		g.Security.AdminReset2FA = *in.AdminReset2FA
+	}
+	if in.RetentionDays != nil {
+		if *in.RetentionDays < 0 || *in.RetentionDays > 36500 {
+			return fieldError("retentionDays", "Keep events for 1 to 36,500 days, or 0 to keep everything.")
+		}
+		g.RetentionDays = *in.RetentionDays
 	}
 	if in.SMTPHost != nil {
 		h := strings.TrimSpace(*in.SMTPHost)
@@ -321,7 +331,7 @@ func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult
 		res = TestEmailResult{Sent: false, Error: err.Error()}
 		action = ActEmailFailed
 	}
-	rerr := s.db.Update(func(tx *store.Tx) error {
+	rerr := s.write(func(tx *store.Tx) error {
 		return record(tx, s.clock(), a.who(), a.tenant.ID, action, ResEmail, 0, &change{Extra: map[string]any{"to": to, "kind": "test", "error": res.Error}})
 	})
 	return res, s.internal("record test e-mail", rerr)

@@ -58,7 +58,7 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (UserView, error) {
 	}
 	ip := callerFrom(ctx).IP
 	var u store.User
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		if tx.CountUsers() != 0 {
 			return errSetUp
 		}

@@ -111,7 +111,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 
 	token := auth.NewToken()
 	var res SignInResult
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tx.User(user.ID)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ const (
 // failure started one).
 func (s *Service) failSignIn(ctx context.Context, email string, user *store.User, reason string) error {
 	c := callerFrom(ctx)
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.write(func(tx *store.Tx) error {
 		now := s.clock()
 		w := who{email: store.Fold(email), ip: c.IP}
 		var tenant, uid uint64
@@ -241,7 +241,7 @@ func (s *Service) SignOut(ctx context.Context) error {
 	if err != nil {
 		return nil
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		if err := tx.DeleteSession(a.session.ID); err != nil {
 			return err
 		}

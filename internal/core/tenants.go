@@ -111,7 +111,7 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (TenantView, er
 		return TenantView{}, err
 	}
 	var out TenantView
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		if on, err := multiTenant(tx); err != nil {
 			return err
 		} else if !on {
@@ -129,7 +129,9 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (TenantView, er
 			return err
 		}
 		out = viewTenant(t)
-		return record(tx, now, a.who(), t.ID, ActCreate, ResTenant, t.ID, &change{After: map[string]any{"name": t.Name},
+		// Recorded in the MSP's own log: the new tenant's admins do not see
+		// the MSP's staff list.
+		return record(tx, now, a.who(), a.user.TenantID, ActCreate, ResTenant, t.ID, &change{After: map[string]any{"name": t.Name},
 			Extra: map[string]any{"shadowMembers": shadowed}})
 	})
 	return out, s.internal("create tenant", err)
@@ -230,7 +232,7 @@ func (s *Service) RenameTenant(ctx context.Context, in RenameTenantInput) (Tenan
 		return TenantView{}, err
 	}
 	var out TenantView
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		t, err := tx.Tenant(in.ID)
 		if err != nil {
 			return err
@@ -248,7 +250,7 @@ func (s *Service) RenameTenant(ctx context.Context, in RenameTenantInput) (Tenan
 		if old == name {
 			return nil
 		}
-		return record(tx, s.clock(), a.who(), t.ID, ActRename, ResTenant, t.ID, &change{Before: map[string]any{"name": old}, After: map[string]any{"name": name}})
+		return record(tx, s.clock(), a.who(), a.user.TenantID, ActRename, ResTenant, t.ID, &change{Before: map[string]any{"name": old}, After: map[string]any{"name": name}})
 	})
 	return out, s.internal("rename tenant", err)
 }
@@ -291,7 +293,7 @@ func (s *Service) SwitchTenant(ctx context.Context, tenantID uint64) (Me, error)
 	if err != nil {
 		return Me{}, err
 	}
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		if on, err := multiTenant(tx); err != nil {
 			return err
 		} else if !on && tenantID != a.tenant.ID {
@@ -412,7 +414,7 @@ func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput
 		return nil, fieldError("defaultTenantId", "The default tenant must be one of the ticked tenants.")
 	}
 	var out []UserMembership
-	err = s.db.Update(func(tx *store.Tx) error {
+	err = s.write(func(tx *store.Tx) error {
 		u, err := tenantUser(tx, a, in.UserID)
 		if err != nil {
 			return err

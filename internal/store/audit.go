@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Event is one audit log entry. Actor name and e-mail are copied as they
@@ -20,18 +25,73 @@ type Event struct {
 	IP           string          `json:"ip"`
 	TenantID     uint64          `json:"tenantId"`
 	Meta         json.RawMessage `json:"meta,omitempty"`
+
+	Key  []byte `json:"-"` // its place in the log, for paging
+	Hash []byte `json:"-"` // its link in the hash chain
 }
 
-// auditKey orders events by time, then by sequence for equal times, so
-// newest-first is a reverse cursor walk.
-func auditKey(at time.Time, seq uint64) []byte {
-	k := make([]byte, 16)
-	binary.BigEndian.PutUint64(k, uint64(at.UnixNano()))
-	binary.BigEndian.PutUint64(k[8:], seq)
-	return k
+// ActorKey is how an event's actor is indexed: the folded e-mail, or the
+// name when there is none (system actors).
+func (e *Event) ActorKey() string {
+	if e.ActorEmail != "" {
+		return Fold(e.ActorEmail)
+	}
+	return Fold(e.ActorName)
 }
 
-// AppendEvent adds an event, assigning its id.
+// Indexed fields of the audit log.
+const (
+	FieldAction   byte = 'a'
+	FieldResource byte = 'r'
+	FieldActor    byte = 'u'
+	FieldIP       byte = 'i'
+)
+
+const hashLen = 32
+
+// summary is the compact form of an event that filters read instead of
+// the JSON: tenant, then length-prefixed actor, action, resource, IP.
+func summary(e *Event) []byte {
+	b := binary.BigEndian.AppendUint64(nil, e.TenantID)
+	for _, s := range []string{e.ActorKey(), e.Action, e.ResourceType, e.IP} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+// Summary is an event's indexed fields.
+type Summary struct {
+	Tenant                      uint64
+	Actor, Action, Resource, IP []byte
+}
+
+func parseSummary(b []byte) (Summary, bool) {
+	if len(b) < 8 {
+		return Summary{}, false
+	}
+	s := Summary{Tenant: binary.BigEndian.Uint64(b)}
+	b = b[8:]
+	for _, f := range []*[]byte{&s.Actor, &s.Action, &s.Resource, &s.IP} {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return Summary{}, false
+		}
+		*f, b = b[w:w+int(n)], b[w+int(n):]
+	}
+	return s, true
+}
+
+func byPrefix(tenant uint64, field byte, value string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, tenant)
+	b = append(b, field)
+	b = binary.AppendUvarint(b, uint64(len(value)))
+	return append(b, value...)
+}
+
+// AppendEvent adds an event at the end of the log: it assigns its id and
+// key, links it into the hash chain, and writes every index and counter in
+// the same transaction.
 func (t *Tx) AppendEvent(e *Event) error {
 	b := t.b(bucketAudit)
 	seq, err := b.NextSequence()
@@ -39,22 +99,184 @@ func (t *Tx) AppendEvent(e *Event) error {
 		return err
 	}
 	e.ID = seq
-	return putJSON(b, auditKey(e.Time, seq), e)
+	head, err := t.auditHead()
+	if err != nil {
+		return err
+	}
+	at := uint64(e.Time.UnixNano())
+	if last := readU64(head.Key); at < last {
+		at = last // keys never go back in time, so key order is chain order
+	}
+	key := join(u64(at), u64(seq))
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	hash := chainHash(t.auditKey, head.Hash, key, raw)
+	if err := b.Put(key, join(hash, raw)); err != nil {
+		return err
+	}
+	if err := t.indexEvent(e, key); err != nil {
+		return err
+	}
+	e.Key, e.Hash = key, hash
+	head.Key, head.Hash, head.Count = key, hash, head.Count+1
+	return t.putAuditHead(head)
 }
 
-// RecentEvents returns up to limit events, newest first, that keep returns
-// true for.
-func (t *Tx) RecentEvents(limit int, keep func(*Event) bool) ([]Event, error) {
-	var out []Event
-	c := t.b(bucketAudit).Cursor()
-	for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-		var e Event
-		if err := unmarshal(k, v, &e); err != nil {
+// indexEvent writes an event's summary, index entries, distinct values and
+// hourly counters, under its tenant and under 0 (every tenant).
+func (t *Tx) indexEvent(e *Event, key []byte) error {
+	if err := t.b(bucketAuditSum).Put(key, summary(e)); err != nil {
+		return err
+	}
+	fields := []struct {
+		f byte
+		v string
+	}{{FieldAction, e.Action}, {FieldResource, e.ResourceType}, {FieldActor, e.ActorKey()}, {FieldIP, e.IP}}
+	for _, tenant := range tenantsOf(e) {
+		if err := t.b(bucketAuditTenant).Put(join(u64(tenant), key), []byte{}); err != nil {
+			return err
+		}
+		for _, f := range fields {
+			p := byPrefix(tenant, f.f, f.v)
+			if err := t.b(bucketAuditBy).Put(join(p, key), []byte{}); err != nil {
+				return err
+			}
+			if err := t.addCount(bucketAuditValues, join(u64(tenant), []byte{f.f}, []byte(f.v)), 1); err != nil {
+				return err
+			}
+		}
+		if err := t.countHour(tenant, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tenantsOf is where an event is visible: its tenant, and 0 (every tenant).
+func tenantsOf(e *Event) []uint64 {
+	if e.TenantID == 0 {
+		return []uint64{0}
+	}
+	return []uint64{e.TenantID, 0}
+}
+
+func (t *Tx) addCount(bucket, key []byte, d int64) error {
+	b := t.b(bucket)
+	n := int64(readU64(b.Get(key))) + d
+	if n <= 0 {
+		return b.Delete(key)
+	}
+	return b.Put(key, u64(uint64(n)))
+}
+
+// HourCounts are one hour's counters of one tenant, for the 24-hour stats.
+type HourCounts struct {
+	Events  int            `json:"n"`
+	Actions map[string]int `json:"a"`
+	Actors  map[string]int `json:"u"`
+}
+
+func hourKey(tenant uint64, at time.Time) []byte {
+	return join(u64(tenant), u64(uint64(at.Unix()/3600)))
+}
+
+func (t *Tx) countHour(tenant uint64, e *Event) error {
+	k := hourKey(tenant, e.Time)
+	var h HourCounts
+	if _, err := getJSON(t.b(bucketAuditHours), k, &h); err != nil {
+		return err
+	}
+	if h.Actions == nil {
+		h.Actions, h.Actors = map[string]int{}, map[string]int{}
+	}
+	h.Events++
+	h.Actions[e.Action]++
+	if a := e.ActorKey(); a != "" {
+		h.Actors[a]++
+	}
+	return putJSON(t.b(bucketAuditHours), k, h)
+}
+
+// Hours returns the counters of tenant's hours from since to until.
+func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) {
+	var out []HourCounts
+	c := t.b(bucketAuditHours).Cursor()
+	end := hourKey(tenant, until)
+	for k, v := c.Seek(hourKey(tenant, since)); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
+		var h HourCounts
+		if err := unmarshal(k, v, &h); err != nil {
 			return nil, err
 		}
-		if keep == nil || keep(&e) {
-			out = append(out, e)
-		}
+		out = append(out, h)
 	}
 	return out, nil
 }
+
+// Values lists the distinct values of an indexed field in tenant's log,
+// with how many events have each.
+func (t *Tx) Values(tenant uint64, field byte) (map[string]int, error) {
+	out := map[string]int{}
+	prefix := join(u64(tenant), []byte{field})
+	c := t.b(bucketAuditValues).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		out[string(k[len(prefix):])] = int(readU64(v))
+	}
+	return out, nil
+}
+
+// decodeEvent reads a stored event value: hash, then JSON.
+func decodeEvent(key, v []byte) (Event, error) {
+	var e Event
+	if len(v) < hashLen {
+		return e, fmt.Errorf("audit event %x is truncated", key)
+	}
+	if err := json.Unmarshal(v[hashLen:], &e); err != nil {
+		return e, fmt.Errorf("audit event %x: %w", key, err)
+	}
+	e.Key, e.Hash = bytes.Clone(key), bytes.Clone(v[:hashLen])
+	return e, nil
+}
+
+// Event returns the event at key, or nil.
+func (t *Tx) Event(key []byte) (*Event, error) {
+	v := t.b(bucketAudit).Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	e, err := decodeEvent(key, v)
+	return &e, err
+}
+
+// CountEvents is how many events the log holds.
+func (t *Tx) CountEvents() (uint64, error) {
+	h, err := t.auditHead()
+	return h.Count, err
+}
+
+// migrateAuditV2 moves layout 1–3's events into the indexed log. The chain
+// is linked later, by the first open that has the key (LinkChain).
+func migrateAuditV2(tx *bolt.Tx) error {
+	if err := createBuckets(layout4)(tx); err != nil {
+		return err
+	}
+	old := tx.Bucket(bucketAuditV1)
+	if old == nil {
+		return nil
+	}
+	t := &Tx{tx: tx, unlinked: true}
+	c := old.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("audit event %x: %w", k, err)
+		}
+		if err := t.AppendEvent(&e); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteBucket(bucketAuditV1)
+}
+
+var errNoAuditKey = errors.New("the audit chain key is not set")

@@ -16,7 +16,7 @@ var (
 	bucketSessions    = []byte("sessions_v1")      // sha256(token) → Session JSON
 	bucketUserSess    = []byte("user_sessions_v1") // user id | sha256(token) → empty
 	bucketSettings    = []byte("settings_v1")      // setting name → JSON
-	bucketAudit       = []byte("audit_v1")         // unix nanos | sequence → Event JSON
+	bucketAuditV1     = []byte("audit_v1")         // (layout 1–3) unix nanos | sequence → Event JSON
 
 	bucketInvites      = []byte("invitations_v1")    // invitation id → Invitation JSON
 	bucketInviteToken  = []byte("invite_token_v1")   // sha256(token) → invitation id
@@ -26,6 +26,15 @@ var (
 	bucketOutboxDue    = []byte("outbox_due_v1")     // message id → empty, while queued
 
 	bucketThrottle = []byte("throttle_v1") // "acct:"+lower(email) or "ip:"+address → Throttle JSON
+
+	// The audit log (layout 4). Keys of events are k = time(8) | sequence(8),
+	// time never decreasing, so key order is append order is chain order.
+	bucketAudit       = []byte("audit_v2")        // k → hash(32) | Event JSON
+	bucketAuditSum    = []byte("audit_sum_v1")    // k → compact summary (tenant, actor, action, resource, IP)
+	bucketAuditTenant = []byte("audit_tenant_v1") // tenant | k → empty (tenant 0: every event)
+	bucketAuditBy     = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
+	bucketAuditValues = []byte("audit_values_v1") // tenant | field | value → count
+	bucketAuditHours  = []byte("audit_hours_v1")  // tenant | hour → counters JSON
 )
 
 // The buckets each migration added.
@@ -33,11 +42,22 @@ var (
 	layout1 = [][]byte{
 		bucketMeta, bucketUsers, bucketUserEmail, bucketCredentials, bucketTenants,
 		bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
-		bucketSessions, bucketUserSess, bucketSettings, bucketAudit,
+		bucketSessions, bucketUserSess, bucketSettings, bucketAuditV1,
 	}
 	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmail, bucketTenantInvite, bucketOutbox, bucketOutboxDue}
 	layout3 = [][]byte{bucketThrottle}
+	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = append(append(append([][]byte{}, layout1...), layout2...), layout3...)
+var allBuckets = without(append(append(append(append([][]byte{}, layout1...), layout2...), layout3...), layout4...), bucketAuditV1)
+
+func without(list [][]byte, drop []byte) [][]byte {
+	out := list[:0]
+	for _, b := range list {
+		if string(b) != string(drop) {
+			out = append(out, b)
+		}
+	}
+	return out
+}

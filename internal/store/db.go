@@ -22,8 +22,9 @@ var (
 
 // DB is an open Gatehouse database.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt     *bolt.DB
+	path     string
+	auditKey []byte // keys the audit hash chain; set by SetAuditKey
 }
 
 // Options tune Open; the zero value is right for production.
@@ -57,6 +58,9 @@ func openWith(dir string, opt Options, list []migration) (*DB, error) {
 		}
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
+	// Concurrent use cases share a commit (Batch); a lone write waits at most
+	// this long for company. Every commit is fsynced: NoSync is never set.
+	b.MaxBatchDelay = 2 * time.Millisecond
 	if err := migrate(b, list); err != nil {
 		b.Close()
 		return nil, err
@@ -73,23 +77,29 @@ func (db *DB) Close() error { return db.bolt.Close() }
 // Update runs fn in one write transaction; it commits (with fsync) only if
 // fn returns nil.
 func (db *DB) Update(fn func(tx *Tx) error) error {
-	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
 }
+
+func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey} }
 
 // Batch is Update for many small concurrent writers: bbolt may combine
 // their transactions into one commit. fn may run more than once, so it must
 // not have effects outside the transaction.
 func (db *DB) Batch(fn func(tx *Tx) error) error {
-	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
 }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
 }
 
 // Tx is a transaction with Gatehouse's queries.
-type Tx struct{ tx *bolt.Tx }
+type Tx struct {
+	tx       *bolt.Tx
+	auditKey []byte
+	unlinked bool // a migration appending events before the chain key is known
+}
 
 func (t *Tx) b(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
 

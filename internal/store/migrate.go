@@ -19,6 +19,7 @@ var migrations = []migration{
 	{"create the first layout", createBuckets(layout1)},
 	{"add invitations and the mail outbox", createBuckets(layout2)},
 	{"add sign-in throttling", createBuckets(layout3)},
+	{"index the audit log and chain it", migrateAuditV2},
 }
 
 func createBuckets(names [][]byte) func(tx *bolt.Tx) error {

@@ -45,6 +45,8 @@ type Config struct {
 	Logger   *slog.Logger
 	// SessionMaxAge is the cookie's lifetime; the server enforces the real one.
 	SessionMaxAge time.Duration
+	// Export streams the audit log for GET /download/audit (optional).
+	Export Export
 }
 
 // Server is the LAN HTTP handler.
@@ -95,6 +97,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.serveAPI(w, r)
+		return
+	}
+	if r.URL.Path == "/download/audit" && s.cfg.Export != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		s.serveAuditExport(w, r)
 		return
 	}
 	s.serveFrontend(w, r)

@@ -39,6 +39,40 @@ export interface Me {
   security: SecurityPolicy
 }
 
+export interface AuditFilter {
+  text?: string
+  action?: string
+  resource?: string
+  user?: string
+  since?: string
+  until?: string
+  tenantId?: number
+  cursor?: string
+  limit?: number
+}
+
+export interface AuditEvent {
+  id: number
+  time: string
+  actorName: string
+  actorEmail: string
+  action: string
+  resourceType: string
+  resourceId: string
+  ip: string
+  tenantId: number
+  meta: unknown
+}
+
+export interface ChainReport {
+  ok: boolean
+  checked: number
+  pruned: number
+  brokenId?: number
+  brokenAt?: string
+  problem?: string
+}
+
 export interface SecurityPolicy {
   recoveryCodes: boolean
   requireMfaForAdmins: boolean
@@ -150,6 +184,7 @@ export interface Settings {
   defaultBaseUrl: string
   multiTenant: boolean
   security: SecurityPolicy
+  retentionDays: number
   lan: LANInfo
   smtp: {
     host: string
@@ -169,6 +204,7 @@ export interface SettingsInput {
   recoveryCodes?: boolean
   requireMfaForAdmins?: boolean
   adminReset2fa?: boolean
+  retentionDays?: number
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
@@ -367,4 +403,8 @@ export const api = {
   signOutEverywhere: () => call<null>('SignOutEverywhere'),
   unlockUser: (id: number) => call<UserView>('UnlockUser', id),
   setLANCertificate: (certPem: string, keyPem: string) => call<LANInfo>('SetLANCertificate', { certPem, keyPem }),
+  listAudit: (f: AuditFilter) => call<{ events: AuditEvent[]; next: string }>('ListAudit', f),
+  auditStats: (tenantId = 0) => call<{ events: number; activeUsers: number; topAction: string; topCount: number }>('GetAuditStats', tenantId),
+  auditOptions: (tenantId = 0) => call<{ actions: string[]; resources: string[]; users: string[] }>('GetAuditOptions', tenantId),
+  verifyAudit: () => call<ChainReport>('VerifyAudit'),
 }

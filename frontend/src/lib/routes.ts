@@ -9,6 +9,7 @@ const patterns: { name: string; re: RegExp; keys: string[] }[] = [
   { name: 'users', re: /^\/admin\/users\/?$/, keys: [] },
   { name: 'invite', re: /^\/admin\/users\/invite\/?$/, keys: [] },
   { name: 'edit', re: /^\/admin\/users\/(\d{1,15})\/edit\/?$/, keys: ['id'] },
+  { name: 'audit', re: /^\/admin\/audit\/?$/, keys: [] },
   { name: 'settings', re: /^\/admin\/settings\/?$/, keys: [] },
   { name: 'tenants', re: /^\/admin\/tenants\/?$/, keys: [] },
   { name: 'profile', re: /^\/profile\/settings\/?$/, keys: [] },

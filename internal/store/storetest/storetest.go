@@ -17,7 +17,13 @@ func Open(tb testing.TB) *store.DB {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if err := db.SetAuditKey([]byte("test audit chain key")); err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(func() {
+		if rep, err := db.VerifyChain(nil); err != nil || !rep.OK {
+			tb.Errorf("audit chain: %+v %v", rep, err)
+		}
 		for _, err := range db.Check() {
 			tb.Errorf("consistency: %v", err)
 		}

@@ -1,0 +1,197 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
+)
+
+// The audit benchmarks run on a generated database of 1,000,000 events over
+// 90 days (5 tenants, 200 actors, 12 actions, 6 resource types, 300
+// addresses). It is built once at $GATEHOUSE_BENCH_DB (default: a folder
+// in the temp dir) and reused; delete the folder to rebuild it.
+//
+//	go test -run '^$' -bench Audit -benchtime 2000x ./internal/core/
+const benchEvents = 1_000_000
+
+var benchNow = time.Date(2026, 5, 18, 12, 0, 0, 0, time.UTC)
+
+func auditBenchService(b *testing.B) (*Service, context.Context) {
+	b.Helper()
+	dir := os.Getenv("GATEHOUSE_BENCH_DB")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "gatehouse-bench-1m")
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.SetAuditKey([]byte("bench key")); err != nil {
+		b.Fatal(err)
+	}
+	clock := func() time.Time { return benchNow }
+	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 2), Now: clock})
+	var n uint64
+	db.View(func(tx *store.Tx) (err error) { n, err = tx.CountEvents(); return })
+	if n < benchEvents {
+		b.Logf("generating %d audit events in %s …", benchEvents, dir)
+		start := time.Now()
+		if err := GenerateAuditLog(db, benchEvents-int(n), benchNow, 90*24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated in %v", time.Since(start))
+	}
+	if st, _ := svc.SetupStatus(context.Background()); st.Needed {
+		if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "Bench", Email: "admin@bench.example", Name: "Bench", Password: testPassword}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_, tok, err := svc.SignIn(WithCaller(context.Background(), Caller{IP: "bench"}), SignInInput{Email: "admin@bench.example", Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc, WithCaller(context.Background(), Caller{Token: tok, IP: "bench"})
+}
+
+// GenerateAuditLog appends n realistic events spread over span up to now,
+// in batches, with every index (the generator behind the benchmarks).
+func GenerateAuditLog(db *store.DB, n int, now time.Time, span time.Duration) error {
+	rng := rand.New(rand.NewSource(1))
+	actions := []string{"update", "update", "update", "create", "sign_in", "sign_in", "sign_out", "invite", "deactivate", "reactivate", "resend", "revoke", "accept", "switch", "email_sent"}
+	resources := []string{"user", "user", "session", "invitation", "tenant", "settings", "email"}
+	start := now.Add(-span)
+	step := span / time.Duration(n)
+	const batch = 20000
+	for i := 0; i < n; i += batch {
+		err := db.Update(func(tx *store.Tx) error {
+			for j := i; j < i+batch && j < n; j++ {
+				actor := rng.Intn(200)
+				e := &store.Event{
+					Time:    start.Add(time.Duration(j) * step),
+					ActorID: uint64(actor + 1), ActorName: fmt.Sprintf("Person %d", actor), ActorEmail: fmt.Sprintf("person%d@client%d.example", actor, actor%5),
+					Action: actions[rng.Intn(len(actions))], ResourceType: resources[rng.Intn(len(resources))], ResourceID: fmt.Sprint(rng.Intn(5000)),
+					IP: fmt.Sprintf("10.%d.%d.%d", rng.Intn(3), rng.Intn(10), rng.Intn(10)), TenantID: uint64(1 + actor%5),
+					Meta: []byte(`{"before":{"name":"Old name","role":"AGENT"},"after":{"name":"New name","role":"MANAGER"}}`),
+				}
+				if err := tx.AppendEvent(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure runs fn b.N times and reports the 95th percentile too.
+func measure(b *testing.B, fn func() error) {
+	b.Helper()
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(t))
+	}
+	b.StopTimer()
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+func BenchmarkAudit1M(b *testing.B) {
+	svc, ctx := auditBenchService(b)
+	list := func(f AuditFilter, min int) func() error {
+		return func() error {
+			p, err := svc.ListAudit(ctx, f)
+			if err == nil && len(p.Events) < min {
+				err = fmt.Errorf("%d events for %+v", len(p.Events), f)
+			}
+			return err
+		}
+	}
+	week := benchNow.Add(-30 * 24 * time.Hour)
+	b.Run("newest50", func(b *testing.B) { measure(b, list(AuditFilter{}, 50)) })
+	b.Run("newest50-action+resource", func(b *testing.B) {
+		measure(b, list(AuditFilter{Action: "deactivate", Resource: "user"}, 50))
+	})
+	b.Run("actor-in-time-range", func(b *testing.B) {
+		measure(b, list(AuditFilter{User: "person42@client2.example", Since: week.Format(time.RFC3339), Until: week.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, 1))
+	})
+	b.Run("text-common", func(b *testing.B) { measure(b, list(AuditFilter{Text: "sign"}, 50)) })
+	b.Run("text-rare", func(b *testing.B) {
+		measure(b, list(AuditFilter{Text: "10.2.9.9", Since: benchNow.Add(-24 * time.Hour).Format(time.RFC3339)}, 0))
+	})
+	b.Run("text-nothing", func(b *testing.B) { measure(b, list(AuditFilter{Text: "zzz-no-such-thing"}, 0)) })
+	b.Run("stats-24h", func(b *testing.B) {
+		measure(b, func() error { _, err := svc.GetAuditStats(ctx, 0); return err })
+	})
+}
+
+func BenchmarkAuditVerify1M(b *testing.B) {
+	svc, _ := auditBenchService(b)
+	measure(b, func() error {
+		rep, err := svc.DB().VerifyChain(nil)
+		if err == nil && (!rep.OK || rep.Checked < benchEvents) {
+			err = fmt.Errorf("verify: %+v", rep)
+		}
+		return err
+	})
+}
+
+// Writes with their audit event, 16 concurrent writers, each committed with
+// fsync (bbolt never runs with NoSync here).
+func BenchmarkAuditConcurrentWrites(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetAuditKey([]byte("k"))
+	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 2)})
+	svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword})
+	_, tok, _ := svc.SignIn(context.Background(), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})
+	ctx := WithCaller(context.Background(), Caller{Token: tok, IP: "bench"})
+	var users []uint64
+	for i := 0; i < 16; i++ {
+		u, err := svc.CreateUser(ctx, CreateUserInput{Email: fmt.Sprintf("w%d@kw.uk", i), Name: "W", Role: "AGENT", Password: testPassword})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users = append(users, u.ID)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				name := fmt.Sprintf("Writer %d", i)
+				if _, err := svc.UpdateUser(ctx, UpdateUserInput{ID: users[w], Name: &name}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
+}

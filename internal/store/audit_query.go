@@ -1,0 +1,334 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// AuditQuery selects events, newest first. Exact filters use an index; the
+// free text is matched against the distinct actions, resource types and
+// addresses first, and only their indexes are read, so no query scans the
+// whole log.
+type AuditQuery struct {
+	Tenant   uint64 // 0: every tenant
+	Action   string
+	Resource string
+	Actor    string // ActorKey: folded e-mail, or name
+	Text     string // substring of the action, resource type or IP (case-insensitive)
+	Since    time.Time
+	Until    time.Time // exclusive
+	Before   []byte    // cursor: the key of the last event already shown
+	Limit    int
+}
+
+// AuditPage is one page of events and the cursor for the next.
+type AuditPage struct {
+	Events []Event
+	Next   []byte
+}
+
+// ErrBadAuditCursor is returned for a cursor that is not an event key.
+var ErrBadAuditCursor = errors.New("bad audit cursor")
+
+var maxKey = bytes.Repeat([]byte{0xff}, 16)
+
+// revIter walks the event keys under one index prefix, newest first.
+type revIter struct {
+	c      *bolt.Cursor
+	prefix []byte
+	k      []byte // current event key, nil when done
+}
+
+func newRevIter(b *bolt.Bucket, prefix, start []byte) *revIter {
+	it := &revIter{c: b.Cursor(), prefix: prefix}
+	k, _ := it.c.Seek(join(prefix, start))
+	if k == nil {
+		k, _ = it.c.Last()
+	} else {
+		k, _ = it.c.Prev()
+	}
+	it.set(k)
+	return it
+}
+
+func (it *revIter) set(k []byte) {
+	if k != nil && len(k) == len(it.prefix)+16 && bytes.HasPrefix(k, it.prefix) {
+		it.k = k[len(it.prefix):]
+	} else {
+		it.k = nil
+	}
+}
+
+func (it *revIter) next() {
+	k, _ := it.c.Prev()
+	it.set(k)
+}
+
+// merged walks several iterators as one, newest first, without repeats.
+type merged []*revIter
+
+func (m merged) cur() []byte {
+	var best []byte
+	for _, it := range m {
+		if it.k != nil && (best == nil || bytes.Compare(it.k, best) > 0) {
+			best = it.k
+		}
+	}
+	return best
+}
+
+// advance moves past the current key and returns the next one.
+func (m merged) advance() []byte {
+	best := bytes.Clone(m.cur())
+	for _, it := range m {
+		for it.k != nil && bytes.Equal(it.k, best) {
+			it.next()
+		}
+	}
+	return m.cur()
+}
+
+// matchValues returns the values of field whose folded form contains term.
+func (t *Tx) matchValues(tenant uint64, field byte, term string) ([]string, error) {
+	vals, err := t.Values(tenant, field)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for v := range vals {
+		if strings.Contains(strings.ToLower(v), term) {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// QueryAudit returns one page of events.
+func (t *Tx) QueryAudit(q AuditQuery) (AuditPage, error) {
+	var page AuditPage
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	err := t.scanAudit(q, func(e Event) (bool, error) {
+		if len(page.Events) == q.Limit {
+			page.Next = bytes.Clone(page.Events[len(page.Events)-1].Key)
+			return false, nil
+		}
+		page.Events = append(page.Events, e)
+		return true, nil
+	})
+	return page, err
+}
+
+// ScanAudit calls fn for every event the query selects, newest first,
+// until fn returns false. It reads one event at a time (export streams).
+func (t *Tx) ScanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
+	return t.scanAudit(q, fn)
+}
+
+func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
+	start := maxKey
+	if !q.Until.IsZero() {
+		start = join(u64(uint64(q.Until.UnixNano())), make([]byte, 8))
+	}
+	if q.Before != nil {
+		if len(q.Before) != 16 {
+			return ErrBadAuditCursor
+		}
+		if bytes.Compare(q.Before, start) < 0 {
+			start = q.Before
+		}
+	}
+	var stop []byte
+	if !q.Since.IsZero() {
+		stop = join(u64(uint64(q.Since.UnixNano())), make([]byte, 8))
+	}
+	text := strings.ToLower(strings.TrimSpace(q.Text))
+
+	// Choose the most selective index to drive the walk.
+	by := t.b(bucketAuditBy)
+	var drive merged
+	switch {
+	case q.Actor != "":
+		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldActor, q.Actor), start)}
+	case q.Action != "":
+		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldAction, q.Action), start)}
+	case q.Resource != "":
+		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldResource, q.Resource), start)}
+	case text != "":
+		for _, f := range []byte{FieldAction, FieldResource, FieldIP} {
+			vals, err := t.matchValues(q.Tenant, f, text)
+			if err != nil {
+				return err
+			}
+			for _, v := range vals {
+				drive = append(drive, newRevIter(by, byPrefix(q.Tenant, f, v), start))
+			}
+		}
+		if len(drive) == 0 {
+			return nil // the term matches no action, resource type or address
+		}
+	default:
+		drive = merged{newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start)}
+	}
+
+	sums, events := t.b(bucketAuditSum), t.b(bucketAudit)
+	for k := drive.cur(); k != nil; k = drive.advance() {
+		if stop != nil && bytes.Compare(k, stop) < 0 {
+			break
+		}
+		s, ok := parseSummary(sums.Get(k))
+		if !ok {
+			return errors.New("audit summary " + HexKey(k) + " is missing or damaged")
+		}
+		if q.Tenant != 0 && s.Tenant != q.Tenant ||
+			q.Action != "" && string(s.Action) != q.Action ||
+			q.Resource != "" && string(s.Resource) != q.Resource ||
+			q.Actor != "" && string(s.Actor) != q.Actor ||
+			text != "" && !containsFold(s.Action, text) && !containsFold(s.Resource, text) && !containsFold(s.IP, text) {
+			continue
+		}
+		v := events.Get(k)
+		if v == nil {
+			return errors.New("audit event " + HexKey(k) + " is indexed but missing")
+		}
+		e, err := decodeEvent(k, v)
+		if err != nil {
+			return err
+		}
+		more, err := fn(e)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func containsFold(b []byte, lowerTerm string) bool {
+	return strings.Contains(strings.ToLower(string(b)), lowerTerm)
+}
+
+// AuditStats are the 24-hour figures at the top of the audit page.
+type AuditStats struct {
+	Events      int
+	ActiveUsers int
+	TopAction   string
+	TopCount    int
+}
+
+// Stats sums tenant's hourly counters over the 24 hours up to now.
+func (t *Tx) Stats(tenant uint64, now time.Time) (AuditStats, error) {
+	hours, err := t.Hours(tenant, now.Add(-23*time.Hour), now)
+	if err != nil {
+		return AuditStats{}, err
+	}
+	var st AuditStats
+	actions, actors := map[string]int{}, map[string]bool{}
+	for _, h := range hours {
+		st.Events += h.Events
+		for a, n := range h.Actions {
+			actions[a] += n
+		}
+		for u := range h.Actors {
+			actors[u] = true
+		}
+	}
+	st.ActiveUsers = len(actors)
+	for a, n := range actions {
+		if n > st.TopCount || n == st.TopCount && a < st.TopAction {
+			st.TopAction, st.TopCount = a, n
+		}
+	}
+	return st, nil
+}
+
+// PruneAudit removes up to max of the oldest events older than before,
+// with their index entries, and moves the chain's anchor to the last one
+// removed so the rest still verifies. It returns how many it removed.
+func (t *Tx) PruneAudit(before time.Time, max int) (int, error) {
+	if t.auditKey == nil {
+		return 0, errNoAuditKey
+	}
+	anchor, _, err := t.auditAnchor()
+	if err != nil {
+		return 0, err
+	}
+	head, err := t.auditHead()
+	if err != nil {
+		return 0, err
+	}
+	limit := join(u64(uint64(before.UnixNano())), make([]byte, 8))
+	b := t.b(bucketAudit)
+	c := b.Cursor()
+	var keys [][]byte
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0 && len(keys) < max; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		v := b.Get(k)
+		e, err := decodeEvent(k, v)
+		if err != nil {
+			return 0, err
+		}
+		if err := t.unindexEvent(&e, k); err != nil {
+			return 0, err
+		}
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+		anchor.Key, anchor.Hash = k, e.Hash
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	anchor.Pruned += uint64(len(keys))
+	anchor.At = time.Now().UTC()
+	anchor.MAC = anchor.mac(t.auditKey)
+	if err := putJSON(t.b(bucketMeta), keyAuditAnchor, anchor); err != nil {
+		return 0, err
+	}
+	head.Count -= uint64(len(keys))
+	return len(keys), t.putAuditHead(head)
+}
+
+func (t *Tx) unindexEvent(e *Event, key []byte) error {
+	if err := t.b(bucketAuditSum).Delete(key); err != nil {
+		return err
+	}
+	fields := []struct {
+		f byte
+		v string
+	}{{FieldAction, e.Action}, {FieldResource, e.ResourceType}, {FieldActor, e.ActorKey()}, {FieldIP, e.IP}}
+	for _, tenant := range tenantsOf(e) {
+		if err := t.b(bucketAuditTenant).Delete(join(u64(tenant), key)); err != nil {
+			return err
+		}
+		for _, f := range fields {
+			if err := t.b(bucketAuditBy).Delete(join(byPrefix(tenant, f.f, f.v), key)); err != nil {
+				return err
+			}
+			if err := t.addCount(bucketAuditValues, join(u64(tenant), []byte{f.f}, []byte(f.v)), -1); err != nil {
+				return err
+			}
+		}
+		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, e.Time)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OldestEvent returns the time of the oldest event, or zero.
+func (t *Tx) OldestEvent() time.Time {
+	k, _ := t.b(bucketAudit).Cursor().First()
+	if k == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(readU64(k[:8]))).UTC()
+}

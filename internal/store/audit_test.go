@@ -1,0 +1,281 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var t0 = time.Date(2026, 5, 18, 9, 0, 0, 0, time.UTC)
+
+func openAudit(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAuditKey([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// fill writes n events: every third at the same instant as the one before,
+// tenants 1 and 2 alternating, a handful of actions, actors and addresses.
+func fill(t *testing.T, db *DB, n int) {
+	t.Helper()
+	actions := []string{"update", "create", "sign_in", "deactivate"}
+	err := db.Update(func(tx *Tx) error {
+		at := t0
+		for i := 0; i < n; i++ {
+			if i%3 != 0 {
+				at = at.Add(time.Minute)
+			}
+			e := &Event{Time: at, ActorEmail: fmt.Sprintf("user%d@kw.uk", i%5), ActorName: "U", Action: actions[i%4],
+				ResourceType: []string{"user", "invitation", "session"}[i%3], ResourceID: fmt.Sprint(i), IP: fmt.Sprintf("10.0.0.%d", i%7), TenantID: uint64(1 + i%2)}
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func query(t *testing.T, db *DB, q AuditQuery) []Event {
+	t.Helper()
+	var all []Event
+	for {
+		var p AuditPage
+		if err := db.View(func(tx *Tx) (err error) { p, err = tx.QueryAudit(q); return }); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Events...)
+		if p.Next == nil {
+			return all
+		}
+		q.Before = p.Next
+	}
+}
+
+// brute applies the same filter the slow way, for comparison.
+func brute(t *testing.T, db *DB, keep func(e Event) bool) []Event {
+	var out []Event
+	db.View(func(tx *Tx) error {
+		c := tx.b(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			e, _ := decodeEvent(k, v)
+			if keep(e) {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+func ids(es []Event) string {
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "%d,", e.ID)
+	}
+	return b.String()
+}
+
+func TestAuditFiltersMatchABruteForceScan(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 240)
+	since, until := t0.Add(40*time.Minute), t0.Add(120*time.Minute)
+	in := func(e Event) bool { return !e.Time.Before(since) && e.Time.Before(until) }
+	cases := []struct {
+		name string
+		q    AuditQuery
+		keep func(Event) bool
+	}{
+		{"everything", AuditQuery{}, func(Event) bool { return true }},
+		{"tenant 2", AuditQuery{Tenant: 2}, func(e Event) bool { return e.TenantID == 2 }},
+		{"action", AuditQuery{Tenant: 1, Action: "update"}, func(e Event) bool { return e.TenantID == 1 && e.Action == "update" }},
+		{"resource", AuditQuery{Resource: "session"}, func(e Event) bool { return e.ResourceType == "session" }},
+		{"action and resource", AuditQuery{Action: "create", Resource: "invitation"}, func(e Event) bool { return e.Action == "create" && e.ResourceType == "invitation" }},
+		{"actor in a time range", AuditQuery{Actor: "user3@kw.uk", Since: since, Until: until}, func(e Event) bool { return e.ActorEmail == "user3@kw.uk" && in(e) }},
+		{"text: action", AuditQuery{Text: "SIGN"}, func(e Event) bool { return e.Action == "sign_in" }},
+		{"text: resource or action", AuditQuery{Text: "in"}, func(e Event) bool { return strings.Contains(e.Action+e.ResourceType, "in") }},
+		{"text: address", AuditQuery{Text: "10.0.0.6", Tenant: 2}, func(e Event) bool { return e.IP == "10.0.0.6" && e.TenantID == 2 }},
+		{"text with action", AuditQuery{Text: "10.0.0.1", Action: "update"}, func(e Event) bool { return e.IP == "10.0.0.1" && e.Action == "update" }},
+		{"text matching nothing", AuditQuery{Text: "zzz"}, func(Event) bool { return false }},
+		{"time range only", AuditQuery{Since: since, Until: until}, in},
+	}
+	for _, c := range cases {
+		for _, limit := range []int{1, 7, 50} {
+			c.q.Limit = limit
+			got, want := query(t, db, c.q), brute(t, db, c.keep)
+			if ids(got) != ids(want) {
+				t.Errorf("%s (pages of %d): got %d events, want %d\n%s\n%s", c.name, limit, len(got), len(want), ids(got), ids(want))
+			}
+		}
+	}
+}
+
+func TestAuditStatsAndValues(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 120) // 80 minutes of events
+	db.View(func(tx *Tx) error {
+		st, _ := tx.Stats(0, t0.Add(90*time.Minute))
+		if st.Events != 120 || st.ActiveUsers != 5 || st.TopAction != "create" || st.TopCount != 30 {
+			t.Errorf("stats %+v", st)
+		}
+		st, _ = tx.Stats(0, t0.Add(30*time.Hour))
+		if st.Events != 0 {
+			t.Errorf("stats a day later: %+v", st)
+		}
+		vals, _ := tx.Values(1, FieldResource)
+		if len(vals) != 3 || vals["user"] != 20 {
+			t.Errorf("values %v", vals)
+		}
+		return nil
+	})
+}
+
+func TestAuditTamperingIsDetected(t *testing.T) {
+	cases := map[string]func(b *bolt.Bucket, keys [][]byte){
+		"an edited event": func(b *bolt.Bucket, keys [][]byte) {
+			v := bytes.Clone(b.Get(keys[10]))
+			b.Put(keys[10], bytes.Replace(v, []byte(`"ip":"10.0.0.`), []byte(`"ip":"10.9.0.`), 1))
+		},
+		"a deleted event": func(b *bolt.Bucket, keys [][]byte) { b.Delete(keys[10]) },
+		"two events swapped": func(b *bolt.Bucket, keys [][]byte) {
+			a, c := bytes.Clone(b.Get(keys[10])), bytes.Clone(b.Get(keys[11]))
+			b.Put(keys[10], c)
+			b.Put(keys[11], a)
+		},
+		"an event moved to another time": func(b *bolt.Bucket, keys [][]byte) {
+			v := bytes.Clone(b.Get(keys[10]))
+			b.Delete(keys[10])
+			k := bytes.Clone(keys[10])
+			k[7]++
+			b.Put(k, v)
+		},
+		"the newest events removed": func(b *bolt.Bucket, keys [][]byte) {
+			b.Delete(keys[len(keys)-1])
+			b.Delete(keys[len(keys)-2])
+		},
+	}
+	for name, tamper := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, _ := Open(dir, Options{})
+			db.SetAuditKey([]byte("k"))
+			fill(t, db, 30)
+			if rep, _ := db.VerifyChain(nil); !rep.OK || rep.Checked != 30 {
+				t.Fatalf("before: %+v", rep)
+			}
+			db.Close()
+			// Tamper with a copy, as someone with the file but not the key would.
+			raw, _ := os.ReadFile(filepath.Join(dir, FileName))
+			copyDir := t.TempDir()
+			os.WriteFile(filepath.Join(copyDir, FileName), raw, 0o600)
+			b, _ := bolt.Open(filepath.Join(copyDir, FileName), 0o600, nil)
+			b.Update(func(tx *bolt.Tx) error {
+				bk := tx.Bucket(bucketAudit)
+				var keys [][]byte
+				bk.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+				tamper(bk, keys)
+				return nil
+			})
+			b.Close()
+			copyDB, err := Open(copyDir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer copyDB.Close()
+			copyDB.SetAuditKey([]byte("k"))
+			rep, err := copyDB.VerifyChain(nil)
+			if err != nil || rep.OK || rep.Problem == "" {
+				t.Fatalf("tampering not detected: %+v %v", rep, err)
+			}
+			if name == "an edited event" && rep.BrokenID != 11 {
+				t.Fatalf("first broken event %d, want 11", rep.BrokenID)
+			}
+		})
+	}
+}
+
+func TestPruningKeepsTheChainVerifiable(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 90)
+	cut := t0.Add(30 * time.Minute)
+	var n int
+	for {
+		var got int
+		if err := db.Update(func(tx *Tx) (err error) { got, err = tx.PruneAudit(cut, 7); return }); err != nil {
+			t.Fatal(err)
+		}
+		n += got
+		if got == 0 {
+			break
+		}
+	}
+	rep, err := db.VerifyChain(nil)
+	if err != nil || !rep.OK || int(rep.Pruned) != n || rep.Checked != uint64(90-n) || n == 0 {
+		t.Fatalf("after pruning %d: %+v %v", n, rep, err)
+	}
+	if got := query(t, db, AuditQuery{}); len(got) != 90-n || got[len(got)-1].Time.Before(cut) {
+		t.Fatalf("%d events left, oldest %v", len(got), got[len(got)-1].Time)
+	}
+	for _, e := range query(t, db, AuditQuery{Action: "update"}) {
+		if e.Time.Before(cut) {
+			t.Fatal("a pruned event is still indexed")
+		}
+	}
+	// New events chain on from the pruned log.
+	fill(t, db, 3)
+	if rep, _ := db.VerifyChain(nil); !rep.OK {
+		t.Fatalf("after new events: %+v", rep)
+	}
+	for _, errs := range [][]error{db.Check()} {
+		for _, e := range errs {
+			t.Error(e)
+		}
+	}
+}
+
+func TestOldLayoutEventsAreMovedAndChained(t *testing.T) {
+	dir := t.TempDir()
+	db, err := openWith(dir, Options{}, migrations[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAuditV1)
+		for i := 1; i <= 3; i++ {
+			raw, _ := json.Marshal(Event{ID: uint64(i), Time: t0.Add(time.Duration(i) * time.Second), Action: "create", ResourceType: "user", ActorEmail: "m@kw.uk", TenantID: 1})
+			b.Put(join(u64(uint64(t0.Add(time.Duration(i)*time.Second).UnixNano())), u64(uint64(i))), raw)
+		}
+		return nil
+	})
+	db.Close()
+	db, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SetAuditKey([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 3 {
+		t.Fatalf("migrated chain: %+v %v", rep, err)
+	}
+	if got := query(t, db, AuditQuery{Tenant: 1, Action: "create"}); len(got) != 3 {
+		t.Fatalf("%d migrated events found by index", len(got))
+	}
+}

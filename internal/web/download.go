@@ -1,0 +1,82 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"gatehouse/internal/core"
+)
+
+// Export streams the audit log for a caller; package main supplies it over
+// core, which checks the caller's permission.
+type Export func(r *http.Request, s Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error)
+
+// serveAuditExport answers GET /download/audit?format=csv|jsonl&… with the
+// filtered audit log as a file. It is a read: the session cookie
+// (SameSite=Strict) is the credential, and core checks the permission.
+func (s *Server) serveAuditExport(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		writeError(w, http.StatusMethodNotAllowed, &core.Error{Code: core.Invalid, Message: "Downloads use GET."})
+		return
+	}
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format == "" {
+		format = core.FormatCSV
+	}
+	var tenant uint64
+	if t := q.Get("tenant"); t != "" {
+		var err error
+		if tenant, err = strconv.ParseUint(t, 10, 64); err != nil {
+			writeError(w, http.StatusBadRequest, &core.Error{Code: core.Invalid, Field: "tenant", Message: "The tenant must be a number."})
+			return
+		}
+	}
+	f := core.AuditFilter{Text: q.Get("q"), Action: q.Get("action"), Resource: q.Get("resource"), User: q.Get("user"),
+		Since: q.Get("since"), Until: q.Get("until"), TenantID: tenant}
+	sess := &cookieSession{w: w, r: r, maxAge: s.cfg.SessionMaxAge}
+	if c, err := r.Cookie(CookieName); err == nil {
+		sess.token = c.Value
+	}
+	// Headers go out with the first byte; until then an error can still be
+	// a proper JSON answer.
+	hw := &headerOnWrite{w: w, before: func() {
+		ext, ctype := "csv", "text/csv; charset=utf-8"
+		if format == core.FormatJSONL {
+			ext, ctype = "jsonl", "application/x-ndjson"
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="gatehouse-audit-%s.%s"`, time.Now().UTC().Format("2006-01-02"), ext))
+	}}
+	if _, err := s.cfg.Export(r, sess, clientIP(r), f, format, hw); err != nil && !hw.started {
+		e := core.AsError(err)
+		if e.Code == core.Internal {
+			s.log.Error("audit export failed", "err", err)
+		}
+		writeError(w, statusOf(e.Code), e)
+	} else if err != nil {
+		s.log.Error("audit export broke off", "err", err)
+	}
+}
+
+type headerOnWrite struct {
+	w       http.ResponseWriter
+	before  func()
+	started bool
+}
+
+func (h *headerOnWrite) Header() http.Header  { return h.w.Header() }
+func (h *headerOnWrite) WriteHeader(code int) { h.start(); h.w.WriteHeader(code) }
+func (h *headerOnWrite) Write(p []byte) (int, error) {
+	h.start()
+	return h.w.Write(p)
+}
+func (h *headerOnWrite) start() {
+	if !h.started {
+		h.started = true
+		h.before()
+	}
+}
