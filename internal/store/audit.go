@@ -150,6 +150,9 @@ func (t *Tx) indexEvent(e *Event, key []byte) error {
 		if err := t.countHour(tenant, e); err != nil {
 			return err
 		}
+		if err := t.markActive(tenant, e.ActorKey(), key); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -189,14 +192,41 @@ func (t *Tx) countHour(tenant uint64, e *Event) error {
 		return err
 	}
 	if h.Actions == nil {
-		h.Actions, h.Actors = map[string]int{}, map[string]int{}
+		h.Actions = map[string]int{}
 	}
 	h.Events++
 	h.Actions[e.Action]++
-	if a := e.ActorKey(); a != "" {
-		h.Actors[a]++
-	}
 	return putJSON(t.b(bucketAuditHours), k, h)
+}
+
+// markActive moves actor's "last active" entry to this event's key time, so
+// counting the actors active since a time is a short range scan.
+func (t *Tx) markActive(tenant uint64, actor string, key []byte) error {
+	if actor == "" {
+		return nil
+	}
+	lastKey := join(u64(tenant), []byte(actor))
+	if old := t.b(bucketAuditLast).Get(lastKey); old != nil {
+		if err := t.b(bucketAuditActive).Delete(join(u64(tenant), old, []byte(actor))); err != nil {
+			return err
+		}
+	}
+	at := bytes.Clone(key[:8])
+	if err := t.b(bucketAuditLast).Put(lastKey, at); err != nil {
+		return err
+	}
+	return t.b(bucketAuditActive).Put(join(u64(tenant), at, []byte(actor)), []byte{})
+}
+
+// ActiveSince counts the actors of tenant with an event at or after since.
+func (t *Tx) ActiveSince(tenant uint64, since time.Time) int {
+	prefix := u64(tenant)
+	c := t.b(bucketAuditActive).Cursor()
+	n := 0
+	for k, _ := c.Seek(join(prefix, u64(uint64(since.UnixNano())))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // Hours returns the counters of tenant's hours from since to until.

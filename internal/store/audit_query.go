@@ -229,17 +229,14 @@ func (t *Tx) Stats(tenant uint64, now time.Time) (AuditStats, error) {
 		return AuditStats{}, err
 	}
 	var st AuditStats
-	actions, actors := map[string]int{}, map[string]bool{}
+	actions := map[string]int{}
 	for _, h := range hours {
 		st.Events += h.Events
 		for a, n := range h.Actions {
 			actions[a] += n
 		}
-		for u := range h.Actors {
-			actors[u] = true
-		}
 	}
-	st.ActiveUsers = len(actors)
+	st.ActiveUsers = t.ActiveSince(tenant, now.Add(-24*time.Hour))
 	for a, n := range actions {
 		if n > st.TopCount || n == st.TopCount && a < st.TopAction {
 			st.TopAction, st.TopCount = a, n
@@ -319,6 +316,16 @@ func (t *Tx) unindexEvent(e *Event, key []byte) error {
 		}
 		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, e.Time)); err != nil {
 			return err
+		}
+		lastKey := join(u64(tenant), []byte(e.ActorKey()))
+		if last := t.b(bucketAuditLast).Get(lastKey); last != nil && bytes.Equal(last, key[:8]) {
+			// This was the actor's newest event: they have none left.
+			if err := t.b(bucketAuditActive).Delete(join(u64(tenant), last, []byte(e.ActorKey()))); err != nil {
+				return err
+			}
+			if err := t.b(bucketAuditLast).Delete(lastKey); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

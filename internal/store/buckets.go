@@ -35,6 +35,8 @@ var (
 	bucketAuditBy     = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
 	bucketAuditValues = []byte("audit_values_v1") // tenant | field | value → count
 	bucketAuditHours  = []byte("audit_hours_v1")  // tenant | hour → counters JSON
+	bucketAuditLast   = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
+	bucketAuditActive = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
 )
 
 // The buckets each migration added.
@@ -46,7 +48,7 @@ var (
 	}
 	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmail, bucketTenantInvite, bucketOutbox, bucketOutboxDue}
 	layout3 = [][]byte{bucketThrottle}
-	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours}
+	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
