@@ -241,6 +241,9 @@ func (a *App) GetAuditOptions(tenantID uint64) (core.AuditOptions, error) {
 // VerifyAudit checks the audit log's hash chain.
 func (a *App) VerifyAudit() (store.ChainReport, error) { return a.core.VerifyAudit(a.ctx()) }
 
+// BackupNow writes a checked copy of the database to the backups folder.
+func (a *App) BackupNow() (core.BackupResult, error) { return a.core.BackupNow(a.ctx()) }
+
 // memorySession keeps the window's session token in memory: it never
 // touches the disk or the web view.
 type memorySession struct {

@@ -41,6 +41,10 @@ test('settings: point e-mail at the office SMTP server and send a test', async (
   await expect(page.getByText(`Sent. Check the inbox of ${admin.email}.`)).toBeVisible()
   const m = await smtp.waitFor(admin.email)
   expect(m.subject).toBe('Gatehouse test e-mail')
+
+  // Back up now: a checked copy in the data folder's backups.
+  await page.getByRole('button', { name: 'Back up now' }).click()
+  await expect(page.getByRole('status').filter({ hasText: 'Backed up to' })).toContainText(/backups\/gatehouse-\d{8}-\d{6}\.db \(\d+ KB\), checked\./)
 })
 
 test('add a new staff member: invite as Agent, open the e-mailed link, set name and password, land signed in', async ({ page, browser }) => {

@@ -71,6 +71,8 @@ Usage:
   gatehouse audit verify [--data DIR]    check the audit log's hash chain
   gatehouse audit export --format csv|jsonl [--since T] [--until T] [--output FILE]
                                          export the audit log
+  gatehouse backup FILE [--data DIR]     a checked copy of the database, also while the app runs
+  gatehouse restore FILE [--data DIR]    replace the database with a backup (close the app first)
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
@@ -112,6 +114,10 @@ func run(env *Env) error {
 		return run2FA(env, args)
 	case "audit":
 		return runAudit(env, args)
+	case "backup":
+		return runBackup(env, args)
+	case "restore":
+		return runRestore(env, args)
 	case "version":
 		if _, err := parse(env, "version", "", args); err != nil {
 			return err

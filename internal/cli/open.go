@@ -47,7 +47,7 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 		db.Close()
 		return nil, nil, err
 	}
-	svc := core.New(core.Config{DB: db, Sealer: sealer, Logger: logger(env)})
+	svc := core.New(core.Config{DB: db, Sealer: sealer, Logger: logger(env), BackupDir: filepath.Join(dir, "backups")})
 	if err := svc.CheckKey(); err != nil {
 		db.Close()
 		if errors.Is(err, core.ErrWrongKey) {

@@ -45,6 +45,7 @@ func runServe(env *Env, args []string) error {
 	}
 	go svc.RunMailer(ctx)
 	go svc.RunRetention(ctx)
+	go serveControl(ctx, env, dir, svc)
 	return serveLAN(ctx, env, svc, dir, *addr, *plain)
 }
 

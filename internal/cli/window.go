@@ -29,6 +29,7 @@ func runWindow(env *Env, args []string) error {
 	defer stop()
 	go svc.RunMailer(ctx)
 	go svc.RunRetention(ctx)
+	go serveControl(ctx, env, dir, svc)
 	lanDone := make(chan struct{})
 	go func() {
 		defer close(lanDone)

@@ -39,18 +39,21 @@ type Config struct {
 	// BaseURL is the default start of links in e-mails, used until an
 	// admin sets one in Settings.
 	BaseURL string
+	// BackupDir is where "Back up now" writes (the data folder's backups).
+	BackupDir string
 }
 
 // Service runs the use cases.
 type Service struct {
-	db      *store.DB
-	sealer  *auth.Sealer
-	hasher  *auth.Hasher
-	mailer  Mailer
-	now     func() time.Time
-	log     *slog.Logger
-	baseURL atomic.Pointer[string]
-	wake    chan struct{} // nudges the outbox worker after a commit
+	db        *store.DB
+	sealer    *auth.Sealer
+	hasher    *auth.Hasher
+	mailer    Mailer
+	now       func() time.Time
+	log       *slog.Logger
+	baseURL   atomic.Pointer[string]
+	backupDir string
+	wake      chan struct{} // nudges the outbox worker after a commit
 
 	lanMu         sync.Mutex
 	lanURLs       []string
@@ -62,7 +65,7 @@ type Service struct {
 // New returns a Service over cfg.
 func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, sealer: cfg.Sealer, hasher: cfg.Hasher, mailer: cfg.Mailer, now: cfg.Now,
-		log: cfg.Logger, wake: make(chan struct{}, 1)}
+		log: cfg.Logger, wake: make(chan struct{}, 1), backupDir: cfg.BackupDir}
 	if s.sealer == nil {
 		s.sealer, _ = auth.NewSealer(auth.HashToken(auth.NewToken()))
 	}

@@ -48,6 +48,11 @@ func openWith(dir string, opt Options, list []migration) (*DB, error) {
 		opt.LockTimeout = time.Second
 	}
 	path := filepath.Join(dir, FileName)
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		if err := checkBoltHeader(path, st.Size()); err != nil {
+			return nil, fmt.Errorf("%w: %s is damaged (%v); restore it from a backup", ErrNotGatehouse, path, err)
+		}
+	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w (%s); close it first", ErrLocked, dir)

@@ -53,6 +53,11 @@ func schemaVersion(tx *bolt.Tx) uint64 {
 // migrate brings the database up to len(list), one transaction per step so
 // a crash leaves it at a whole version.
 func migrate(db *bolt.DB, list []migration) error {
+	var current uint64
+	db.View(func(tx *bolt.Tx) error { current = schemaVersion(tx); return nil })
+	if current == uint64(len(list)) {
+		return nil // up to date: no write on open
+	}
 	for {
 		var done bool
 		err := db.Update(func(tx *bolt.Tx) error {

@@ -3,6 +3,9 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,5 +219,17 @@ func TestSecondOpenFailsFast(t *testing.T) {
 	_, err = store.Open(dir, store.Options{LockTimeout: 50 * time.Millisecond})
 	if !errors.Is(err, store.ErrLocked) {
 		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+}
+
+func TestADamagedFileIsRefusedNotCrashedOn(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := store.Open(dir, store.Options{})
+	db.Close()
+	path := filepath.Join(dir, store.FileName)
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, raw[:len(raw)/2], 0o600)
+	if _, err := store.Open(dir, store.Options{}); !errors.Is(err, store.ErrNotGatehouse) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("truncated database: %v", err)
 	}
 }

@@ -407,4 +407,5 @@ export const api = {
   auditStats: (tenantId = 0) => call<{ events: number; activeUsers: number; topAction: string; topCount: number }>('GetAuditStats', tenantId),
   auditOptions: (tenantId = 0) => call<{ actions: string[]; resources: string[]; users: string[] }>('GetAuditOptions', tenantId),
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
+  backupNow: () => call<{ path: string; size: number }>('BackupNow'),
 }

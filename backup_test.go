@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/cli"
+	"gatehouse/internal/core"
+	"gatehouse/internal/store"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	code := cli.Main(cli.Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out})
+	return code, out.String()
+}
+
+// A backup taken while the app runs and writes, through its control socket,
+// holds every write acknowledged before it began, and restores whole.
+func TestBackupWhileWritingThenRestore(t *testing.T) {
+	dir := t.TempDir()
+	url := runServe(t, dir, "--http")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"}); res.StatusCode != 200 {
+		t.Fatalf("setup: %s", body)
+	}
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				email := fmt.Sprintf("w%d-%d@kwgroup.uk", w, i)
+				if res, _ := post(t, c, url, "InviteUser", core.InviteInput{Email: email, Role: "AGENT"}); res.StatusCode == 200 {
+					mu.Lock()
+					acked = append(acked, email)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	before := append([]string(nil), acked...)
+	mu.Unlock()
+	backup := filepath.Join(t.TempDir(), "gatehouse-backup.db")
+	code, out := runCLI(t, "backup", backup, "--data", dir)
+	close(stop)
+	wg.Wait()
+	if code != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "checked") {
+		t.Fatalf("backup while running: %d %s", code, out)
+	}
+	if len(before) < 5 {
+		t.Fatalf("only %d writes before the backup", len(before))
+	}
+	if code, out := runCLI(t, "backup", backup, "--data", dir); code != 1 || !strings.Contains(out, "already exists") {
+		t.Fatalf("backup over an existing file: %d %s", code, out)
+	}
+
+	// Restore into a new folder with the same key file.
+	fresh := t.TempDir()
+	key, _ := os.ReadFile(filepath.Join(dir, auth.KeyFile))
+	os.WriteFile(filepath.Join(fresh, auth.KeyFile), key, 0o600)
+	if code, out := runCLI(t, "restore", backup, "--data", fresh); code != 0 {
+		t.Fatalf("restore: %d %s", code, out)
+	}
+	db, err := store.Open(fresh, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, _ := auth.NewSealer(key)
+	db.SetAuditKey(sealer.SubKey("audit-chain"))
+	if errs := db.Check(); len(errs) > 0 {
+		t.Fatalf("restored database: %v", errs)
+	}
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK {
+		t.Fatalf("restored chain: %+v %v", rep, err)
+	}
+	db.View(func(tx *store.Tx) error {
+		for _, email := range before {
+			inv, _ := tx.PendingInvitationFor(email)
+			if inv == nil {
+				t.Errorf("acknowledged before the backup but missing: %s", email)
+				continue
+			}
+			found := false
+			tx.ScanAudit(store.AuditQuery{Action: core.ActInvite}, func(e store.Event) (bool, error) {
+				found = e.ResourceID == fmt.Sprint(inv.ID)
+				return !found, nil
+			})
+			if !found {
+				t.Errorf("the invitation to %s has no audit event", email)
+			}
+		}
+		return nil
+	})
+}
+
+func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
+	dir := t.TempDir()
+	if code, out := runCLI(t, "version"); code != 0 {
+		t.Fatal(out)
+	}
+	// A current database to protect.
+	var out bytes.Buffer
+	cli.Main(cli.Env{Args: []string{"setup", "--data", dir, "--email", "m@kw.uk", "--name", "M", "--password-stdin"}, Stdin: strings.NewReader("password123\n"), Stdout: &out, Stderr: &out})
+	good := filepath.Join(t.TempDir(), "good.db")
+	if code, out := runCLI(t, "backup", good, "--data", dir); code != 0 {
+		t.Fatal(out)
+	}
+	current, _ := os.ReadFile(filepath.Join(dir, store.FileName))
+	raw, _ := os.ReadFile(good)
+	files := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(files, name)
+		os.WriteFile(p, data, 0o600)
+		return p
+	}
+	foreign := filepath.Join(files, "foreign.db")
+	b, _ := bolt.Open(foreign, 0o600, nil)
+	b.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("stuff")); return err })
+	b.Close()
+	newer := filepath.Join(files, "newer.db")
+	os.WriteFile(newer, raw, 0o600)
+	b, _ = bolt.Open(newer, 0o600, nil)
+	b.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta_v1")).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	b.Close()
+	cases := map[string]struct {
+		path, want string
+	}{
+		"empty":        {write("empty.db", nil), "is empty"},
+		"truncated":    {write("half.db", raw[:len(raw)/2]), "not a Gatehouse database"},
+		"text":         {write("notes.txt", []byte("hello, this is not a database\n")), "not a Gatehouse database"},
+		"foreign":      {foreign, "no Gatehouse layout"},
+		"newer schema": {newer, "schema version 99"},
+		"missing":      {filepath.Join(files, "nope.db"), "cannot read"},
+	}
+	for name, c := range cases {
+		code, out := runCLI(t, "restore", c.path, "--data", dir)
+		if code != 1 || !strings.Contains(out, c.want) {
+			t.Errorf("%s: exit %d, %q; want %q", name, code, out, c.want)
+		}
+		if now, _ := os.ReadFile(filepath.Join(dir, store.FileName)); !bytes.Equal(now, current) {
+			t.Fatalf("%s: the current database changed", name)
+		}
+	}
+	// Backing up into a folder that does not exist is a clear error.
+	if code, out := runCLI(t, "backup", filepath.Join(files, "no", "such", "dir.db"), "--data", dir); code != 1 || !strings.Contains(out, "no such file or directory") {
+		t.Errorf("unwritable path: %d %s", code, out)
+	}
+	// The good backup restores, keeping the replaced database beside it.
+	code, out2 := runCLI(t, "restore", good, "--data", dir)
+	if code != 0 || !strings.Contains(out2, "before-restore") {
+		t.Fatalf("restore: %d %s", code, out2)
+	}
+	entries, _ := os.ReadDir(dir)
+	kept := 0
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "before-restore") {
+			kept++
+		}
+	}
+	if kept != 1 {
+		t.Fatalf("%d kept databases", kept)
+	}
+}

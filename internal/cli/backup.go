@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gatehouse/internal/auth"
+	"gatehouse/internal/core"
+	"gatehouse/internal/store"
+)
+
+func runBackup(env *Env, args []string) error {
+	f := newFlags(env, "backup", "backup FILE [--data DIR]")
+	file, rest := firstArg(args)
+	if err := f.parse(rest); err != nil {
+		return err
+	}
+	if file == "" {
+		return usagef("backup needs the file to write, for example: gatehouse backup /media/usb/gatehouse.db")
+	}
+	path, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	dir := f.dataDir(env)
+	var size int64
+	db, err := store.Open(dir, store.Options{})
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		// The app is running: it makes the copy itself, without stopping.
+		size, err = backupViaControl(env, dir, path)
+		fmt.Fprint(env.Stderr, "\r")
+	case err == nil:
+		progress := func(done, total int64) { fmt.Fprintf(env.Stderr, "\rbacking up… %d%%", done*100/max(total, 1)) }
+		size, err = db.BackupTo(path, progress)
+		fmt.Fprint(env.Stderr, "\r")
+		db.Close()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Backed up to %s (%s), checked. Keep %s from the data folder with it: it unlocks the sealed secrets.\n", path, humanSize(size), auth.KeyFile)
+	return nil
+}
+
+func runRestore(env *Env, args []string) error {
+	f := newFlags(env, "restore", "restore FILE [--data DIR]")
+	file, rest := firstArg(args)
+	if err := f.parse(rest); err != nil {
+		return err
+	}
+	if file == "" {
+		return usagef("restore needs the backup file")
+	}
+	dir := f.dataDir(env)
+	if err := store.CheckFile(file); err != nil {
+		return fmt.Errorf("%v; nothing was changed", err)
+	}
+	if err := checkBackupKey(dir, file); err != nil {
+		return err
+	}
+	kept, err := store.Restore(dir, file)
+	if err != nil {
+		return err
+	}
+	_, closeDB, err := open(env, dir) // migrates a backup from an older Gatehouse
+	if err != nil {
+		return fmt.Errorf("the restored database does not open: %v (the previous one is kept as %s)", err, kept)
+	}
+	closeDB()
+	fmt.Fprintf(env.Stdout, "Restored %s into %s.\n", file, dir)
+	if kept != "" {
+		fmt.Fprintf(env.Stdout, "The database it replaced is kept as %s.\n", kept)
+	}
+	return nil
+}
+
+// checkBackupKey makes sure the data folder's key file unlocks the
+// backup's sealed secrets, on a throw-away copy, before anything changes.
+func checkBackupKey(dir, file string) error {
+	keyPath := filepath.Join(dir, auth.KeyFile)
+	key, err := os.ReadFile(keyPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a fresh folder: the backup brings its own key file
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read the key file %s: %v", keyPath, err)
+	}
+	tmp, err := os.MkdirTemp("", "gatehouse-restore-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := store.Restore(tmp, file); err != nil {
+		return err
+	}
+	db, err := store.Open(tmp, store.Options{})
+	if err != nil {
+		return fmt.Errorf("the backup does not open: %v; nothing was changed", err)
+	}
+	defer db.Close()
+	sealer, err := auth.NewSealer(key)
+	if err != nil {
+		return fmt.Errorf("the key file %s: %v", keyPath, err)
+	}
+	if err := core.New(core.Config{DB: db, Sealer: sealer}).CheckKey(); err != nil {
+		return fmt.Errorf("this backup's secrets were sealed with another key file than %s; put the key file that belongs with the backup in place first (nothing was changed)", keyPath)
+	}
+	return nil
+}
+
+func firstArg(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
