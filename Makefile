@@ -11,7 +11,7 @@ DATA ?=
 GO_SOURCES := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package-lock.json frontend/vite.config.ts
 
-.PHONY: run test build deps frontend test-go test-frontend test-e2e test-desktop bench clean
+.PHONY: run test build deps frontend test-go test-frontend test-e2e test-desktop bench soak clean
 
 ## run: install what is missing, build, and start Gatehouse (the window where a display exists, else the LAN server)
 run: build
@@ -58,6 +58,10 @@ bench: .deps-ok frontend/dist/index.html
 	go test -run '^$$' -bench ListUsers -benchmem ./internal/core/
 	go test -run '^$$' -bench AuditConcurrentWrites -benchtime 5000x ./internal/core/
 	go test -run '^$$' -bench 'Audit1M|AuditVerify1M' -benchtime 200x -timeout 60m ./internal/core/
+
+## soak: the crash-safety suite with 2,000 kills instead of 200
+soak: .deps-ok frontend/dist/index.html
+	GATEHOUSE_CRASH_RUNS=2000 go test -count=1 -run TestCrashSafety -v -timeout 60m ./internal/core/
 
 clean:
 	rm -rf build/bin frontend/dist .deps-ok
