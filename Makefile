@@ -5,13 +5,16 @@ export PATH := $(GOPATH_BIN):/usr/local/go/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Debian versions must start with a digit: 0.1.0+git<commits>.<hash>
+PKG_VERSION := 0.1.0+git$(shell git rev-list --count HEAD 2>/dev/null || echo 0).$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 LDFLAGS := -X main.version=$(VERSION)
 BIN := build/bin/gatehouse
 DATA ?=
 GO_SOURCES := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package-lock.json frontend/vite.config.ts
 
-.PHONY: run test build deps frontend test-go test-frontend test-e2e test-desktop bench soak clean
+.PHONY: run test build package deps frontend test-go test-frontend test-e2e test-desktop bench soak clean
 
 ## run: install what is missing, build, and start Gatehouse (the window where a display exists, else the LAN server)
 run: build
@@ -53,6 +56,16 @@ test-e2e: $(BIN)
 test-desktop: $(BIN)
 	./scripts/desktop-smoke.sh $(BIN)
 
+## package: the Windows program and NSIS installer, and the Linux binary and .deb
+package: .deps-ok frontend/dist/index.html
+	@command -v makensis >/dev/null || { echo "Installing nsis"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq nsis; }
+	rm -f build/bin/gatehouse build/bin/gatehouse.exe build/bin/*installer*.exe
+	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse
+	wails build -s -skipbindings -platform windows/amd64 -nsis -ldflags "$(LDFLAGS)" -o gatehouse.exe
+	mkdir -p build/packages && rm -f build/packages/*.deb
+	GATEHOUSE_PKG_VERSION=$(PKG_VERSION) go run $(NFPM) package --config build/linux/nfpm.yaml --packager deb --target build/packages/
+	./scripts/check-packages.sh $(VERSION)
+
 ## bench: the benchmarks quoted in the README (the first run builds a 1M-event database)
 bench: .deps-ok frontend/dist/index.html
 	go test -run '^$$' -bench ListUsers -benchmem ./internal/core/
@@ -64,4 +77,4 @@ soak: .deps-ok frontend/dist/index.html
 	GATEHOUSE_CRASH_RUNS=2000 go test -count=1 -run TestCrashSafety -v -timeout 60m ./internal/core/
 
 clean:
-	rm -rf build/bin frontend/dist .deps-ok
+	rm -rf build/bin build/packages frontend/dist .deps-ok

@@ -66,6 +66,9 @@ func (db *DB) BackupTo(path string, progress func(done, total int64)) (int64, er
 		err = CheckFile(tmp)
 	}
 	if err == nil {
+		err = checkPages(tmp) // our own fresh copy: bbolt's page-level check too
+	}
+	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
@@ -100,6 +103,9 @@ func CheckFile(path string) (err error) {
 	if err := checkBoltHeader(path, st.Size()); err != nil {
 		return fmt.Errorf("%w: %s (%v)", ErrNotGatehouse, path, err)
 	}
+	if err := checkPageTree(path); err != nil {
+		return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -121,10 +127,10 @@ func CheckFile(path string) (err error) {
 			return fmt.Errorf("%w: %s has no Gatehouse layout", ErrNotGatehouse, path)
 		}
 		version = schemaVersion(tx)
-		for err := range tx.Check() {
-			problems = append(problems, err)
-		}
-		return nil
+		// Read every page through cursors, in this goroutine, where a fault
+		// or panic on a damaged page is recovered (bbolt's own Check runs in
+		// a goroutine of its own, where it would end the process).
+		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walkBucket(bk); return nil })
 	})
 	if err != nil {
 		return err
@@ -140,11 +146,26 @@ func CheckFile(path string) (err error) {
 	}
 	if version == SchemaVersion() {
 		full := &DB{bolt: b, path: path}
-		if errs := full.Check(); len(errs) > 0 {
+		if errs := full.checkIndexesOnly(); len(errs) > 0 {
 			return fmt.Errorf("%s is inconsistent: %v", path, errs[0])
 		}
 	}
 	return nil
+}
+
+// walkBucket reads every key and value of a bucket and its sub-buckets.
+func walkBucket(b *bolt.Bucket) int {
+	n := 0
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		n += len(k) + len(v)
+		if v == nil {
+			if sub := b.Bucket(k); sub != nil {
+				n += walkBucket(sub)
+			}
+		}
+	}
+	return n
 }
 
 // checkBoltHeader validates bbolt's two meta pages: magic, version, page
@@ -207,6 +228,22 @@ func checkBoltHeader(path string, size int64) error {
 		}
 	}
 	return nil
+}
+
+// checkPages runs bbolt's page-level consistency check on a file this
+// process wrote itself.
+func checkPages(path string) error {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
 }
 
 // Restore replaces the database in dir with the file at from, after

@@ -7,6 +7,27 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// checkIndexesOnly verifies the indexes without bbolt's page check (for
+// files from outside; see CheckFile).
+func (db *DB) checkIndexesOnly() []error {
+	var errs []error
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if btx.Bucket(b) == nil {
+				errs = append(errs, fmt.Errorf("bucket %s is missing", b))
+			}
+		}
+		if len(errs) == 0 {
+			errs = (&Tx{tx: btx}).checkIndexes()
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
 // Check runs bbolt's page-level consistency check and verifies that every
 // index agrees with the records it indexes. It returns every problem found.
 func (db *DB) Check() []error {

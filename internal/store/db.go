@@ -40,7 +40,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	return openWith(dir, opt, migrations)
 }
 
-func openWith(dir string, opt Options, list []migration) (*DB, error) {
+func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data folder %s: %w", dir, err)
 	}
@@ -53,6 +53,11 @@ func openWith(dir string, opt Options, list []migration) (*DB, error) {
 			return nil, fmt.Errorf("%w: %s is damaged (%v); restore it from a backup", ErrNotGatehouse, path, err)
 		}
 	}
+	defer func() {
+		if r := recover(); r != nil { // bbolt panics on some damaged pages
+			db, err = nil, fmt.Errorf("%w: %s is damaged (%v); restore it from a backup", ErrNotGatehouse, path, r)
+		}
+	}()
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w (%s); close it first", ErrLocked, dir)

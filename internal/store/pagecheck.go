@@ -1,0 +1,232 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// checkPageTree validates a bbolt file's page tree from its raw bytes, before
+// bbolt is allowed to read it: bbolt trusts its file, so a crafted or damaged
+// one can send it out of bounds or round a cycle forever. Every page reached
+// from the root must lie inside the file, carry its own id, have a known
+// type, keep its elements inside itself, and be reached once; sub-buckets
+// (inline ones too) are checked the same way, to a bounded depth.
+func checkPageTree(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	m, err := bestMeta(f)
+	if err != nil {
+		return err
+	}
+	if uint64(st.Size())/m.pageSize < m.pgid {
+		return errors.New("the file is cut short")
+	}
+	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: map[uint64]bool{}}
+	if err := w.page(m.root, 0); err != nil {
+		return err
+	}
+	if m.freelist != ^uint64(0) { // bbolt writes this when the freelist is not synced
+		if err := w.freelist(m.freelist); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type metaInfo struct{ pageSize, root, freelist, pgid, txid uint64 }
+
+// bestMeta returns the valid meta page with the highest transaction id.
+func bestMeta(f *os.File) (metaInfo, error) {
+	var best metaInfo
+	found := false
+	ps := uint64(0)
+	for i := 0; i < 2; i++ {
+		off := int64(i) * int64(ps)
+		if i == 1 && ps == 0 {
+			ps = uint64(os.Getpagesize())
+			off = int64(ps)
+		}
+		b := make([]byte, 64)
+		if _, err := f.ReadAt(b, off+16); err != nil {
+			continue
+		}
+		m, ok := parseMeta(b)
+		if i == 0 && ok {
+			ps = m.pageSize
+		}
+		if ok && (!found || m.txid > best.txid) {
+			best, found = m, true
+		}
+	}
+	if !found {
+		return best, errors.New("no valid bbolt header")
+	}
+	return best, nil
+}
+
+func parseMeta(b []byte) (metaInfo, bool) {
+	le := binary.LittleEndian
+	if le.Uint32(b[0:]) != 0xED0CDAED || le.Uint32(b[4:]) != 2 {
+		return metaInfo{}, false
+	}
+	if fnv64a(b[:56]) != le.Uint64(b[56:]) {
+		return metaInfo{}, false
+	}
+	ps := uint64(le.Uint32(b[8:]))
+	if ps < 512 || ps > 1<<16 || ps&(ps-1) != 0 {
+		return metaInfo{}, false
+	}
+	return metaInfo{pageSize: ps, root: le.Uint64(b[16:]), freelist: le.Uint64(b[32:]), pgid: le.Uint64(b[40:]), txid: le.Uint64(b[48:])}, true
+}
+
+func fnv64a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+type pageWalker struct {
+	f    *os.File
+	ps   uint64
+	hwm  uint64
+	seen map[uint64]bool
+}
+
+const (
+	flagBranch   = 0x01
+	flagLeaf     = 0x02
+	flagFreelist = 0x10
+	bucketLeaf   = 0x01
+	maxDepth     = 64
+)
+
+// read returns page id with its overflow pages.
+func (w *pageWalker) read(id uint64) ([]byte, error) {
+	if id < 2 || id >= w.hwm {
+		return nil, fmt.Errorf("page %d is outside the file", id)
+	}
+	head := make([]byte, 16)
+	if _, err := w.f.ReadAt(head, int64(id*w.ps)); err != nil {
+		return nil, fmt.Errorf("page %d cannot be read", id)
+	}
+	le := binary.LittleEndian
+	if le.Uint64(head) != id {
+		return nil, fmt.Errorf("page %d claims to be page %d", id, le.Uint64(head))
+	}
+	overflow := uint64(le.Uint32(head[12:]))
+	if id+overflow >= w.hwm || overflow > w.hwm {
+		return nil, fmt.Errorf("page %d runs past the end of the file", id)
+	}
+	for o := uint64(0); o <= overflow; o++ {
+		if w.seen[id+o] {
+			return nil, fmt.Errorf("page %d is reached twice", id+o)
+		}
+		w.seen[id+o] = true
+	}
+	buf := make([]byte, (overflow+1)*w.ps)
+	if _, err := w.f.ReadAt(buf, int64(id*w.ps)); err != nil {
+		return nil, fmt.Errorf("page %d cannot be read", id)
+	}
+	return buf, nil
+}
+
+func (w *pageWalker) page(id uint64, depth int) error {
+	if depth > maxDepth {
+		return errors.New("the page tree is too deep")
+	}
+	buf, err := w.read(id)
+	if err != nil {
+		return err
+	}
+	return w.elements(buf, id, depth, false)
+}
+
+// elements checks the elements of one page held in buf.
+func (w *pageWalker) elements(buf []byte, id uint64, depth int, inline bool) error {
+	le := binary.LittleEndian
+	if len(buf) < 16 {
+		return fmt.Errorf("page %d is too short", id)
+	}
+	flags, count := le.Uint16(buf[8:]), int(le.Uint16(buf[10:]))
+	if inline && flags != flagLeaf {
+		return errors.New("an inline bucket is not a leaf page")
+	}
+	if flags != flagBranch && flags != flagLeaf {
+		return fmt.Errorf("page %d has an unknown type", id)
+	}
+	if 16+count*16 > len(buf) {
+		return fmt.Errorf("page %d has more elements than fit", id)
+	}
+	for i := 0; i < count; i++ {
+		e := 16 + i*16
+		if flags == flagBranch {
+			pos, ksize, child := int(le.Uint32(buf[e:])), int(le.Uint32(buf[e+4:])), le.Uint64(buf[e+8:])
+			if e+pos+ksize > len(buf) || pos < 0 || ksize < 0 {
+				return fmt.Errorf("a key on page %d lies outside it", id)
+			}
+			if err := w.page(child, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		eflags, pos, ksize, vsize := le.Uint32(buf[e:]), int(le.Uint32(buf[e+4:])), int(le.Uint32(buf[e+8:])), int(le.Uint32(buf[e+12:]))
+		end := e + pos + ksize + vsize
+		if pos < 0 || ksize < 0 || vsize < 0 || end > len(buf) || end < e {
+			return fmt.Errorf("a value on page %d lies outside it", id)
+		}
+		if eflags&bucketLeaf == 0 {
+			continue
+		}
+		val := buf[e+pos+ksize : end]
+		if len(val) < 16 {
+			return fmt.Errorf("a bucket header on page %d is too short", id)
+		}
+		if root := le.Uint64(val); root != 0 {
+			if err := w.page(root, depth+1); err != nil {
+				return err
+			}
+		} else if err := w.elements(val[16:], id, depth+1, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *pageWalker) freelist(id uint64) error {
+	buf, err := w.read(id)
+	if err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	if le.Uint16(buf[8:]) != flagFreelist {
+		return fmt.Errorf("page %d is not the freelist", id)
+	}
+	count, start := uint64(le.Uint16(buf[10:])), 16
+	if count == 0xFFFF {
+		if len(buf) < 24 {
+			return errors.New("the freelist is too short")
+		}
+		count, start = le.Uint64(buf[16:]), 24
+	}
+	if count > uint64(len(buf)-start)/8 {
+		return errors.New("the freelist has more entries than fit")
+	}
+	for i := uint64(0); i < count; i++ {
+		if p := le.Uint64(buf[start+int(i)*8:]); p < 2 || p >= w.hwm {
+			return fmt.Errorf("the freelist names page %d, outside the file", p)
+		}
+	}
+	return nil
+}
