@@ -14,6 +14,9 @@ import (
 //go:embed all:frontend/dist
 var assets embed.FS
 
+//go:embed build/appicon.png
+var appIcon embed.FS
+
 // version is stamped at build time from git (see the Makefile).
 var version = "dev"
 

@@ -49,6 +49,10 @@ type Window struct {
 	Service  *core.Service
 	Frontend fs.FS
 	Shutdown func()
+	DataDir  string
+	// Handoff is set when the data folder is open in another Gatehouse: the
+	// window only brings that one to the front.
+	Handoff bool
 }
 
 // usageError is a mistake in the command line: exit code 2.

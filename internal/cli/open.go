@@ -17,7 +17,7 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 	db, err := store.Open(dir, store.Options{})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return nil, nil, fmt.Errorf("%s is already open by another Gatehouse; close it first, or use another --data folder", dir)
+			return nil, nil, fmt.Errorf("%w (%s); close it first, or use another --data folder", store.ErrLocked, dir)
 		}
 		return nil, nil, err
 	}

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"gatehouse/internal/store"
 )
 
 // runWindow opens the desktop window with the LAN server beside it.
@@ -21,6 +24,10 @@ func runWindow(env *Env, args []string) error {
 	}
 	dir := f.dataDir(env)
 	svc, closeDB, err := open(env, dir)
+	if errors.Is(err, store.ErrLocked) {
+		// A second double-click: bring the running window to the front.
+		return env.Window(Window{Frontend: env.Frontend, DataDir: dir, Handoff: true, Shutdown: func() {}})
+	}
 	if err != nil {
 		return err
 	}
@@ -40,7 +47,7 @@ func runWindow(env *Env, args []string) error {
 			logger(env).Warn("the LAN server is not running; the window still works", "err", err)
 		}
 	}()
-	err = env.Window(Window{Service: svc, Frontend: env.Frontend, Shutdown: stop})
+	err = env.Window(Window{Service: svc, Frontend: env.Frontend, Shutdown: stop, DataDir: dir})
 	stop()
 	<-lanDone
 	return err
