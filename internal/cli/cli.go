@@ -77,6 +77,7 @@ Usage:
                                          export the audit log
   gatehouse backup FILE [--data DIR]     a checked copy of the database, also while the app runs
   gatehouse restore FILE [--data DIR]    replace the database with a backup (close the app first)
+  gatehouse demo [--data DIR]            fill a new folder with a realistic demo office
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
@@ -120,6 +121,8 @@ func run(env *Env) error {
 		return runAudit(env, args)
 	case "backup":
 		return runBackup(env, args)
+	case "demo":
+		return runDemo(env, args)
 	case "restore":
 		return runRestore(env, args)
 	case "version":

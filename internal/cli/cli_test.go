@@ -130,3 +130,28 @@ func TestTwoFAResetCommand(t *testing.T) {
 		t.Fatalf("while the app runs: %d %q", code, errOut)
 	}
 }
+
+func TestDemoGoesIntoAFolderOfItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "", "demo", "--data", dir)
+	if code != ExitOK || !strings.Contains(out, "Demo office ready") || !strings.Contains(out, "alex@northgate.example / demo-password") {
+		t.Fatalf("demo: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "audit", "verify", "--data", dir)
+	if code != ExitOK || !strings.Contains(out, "OK:") {
+		t.Fatalf("demo audit verify: %d %q %q", code, out, errOut)
+	}
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := db.Check(); len(errs) > 0 {
+		t.Fatalf("demo consistency: %v", errs)
+	}
+	db.Close()
+	// Never mixed into an existing folder, real or demo.
+	code, _, errOut = runCLI(t, "", "demo", "--data", dir)
+	if code != ExitRuntime || !strings.Contains(errOut, "already holds a Gatehouse database") {
+		t.Fatalf("demo over a database: %d %q", code, errOut)
+	}
+}

@@ -237,13 +237,14 @@ func (s *Service) ListInvitations(ctx context.Context, in ListInvitationsInput) 
 var errNoInvitation = &Error{Code: NotFound, Message: "There is no such invitation in this tenant."}
 
 // tenantInvitation loads an invitation of the actor's tenant; any other
-// gets the same answer as a missing one.
+// gets the same answer as a missing one. A SUPER_ADMIN manages across
+// tenants.
 func tenantInvitation(tx *store.Tx, a *actor, id uint64) (*store.Invitation, error) {
 	inv, err := tx.Invitation(id)
 	if err != nil {
 		return nil, err
 	}
-	if inv == nil || inv.TenantID != a.tenant.ID {
+	if inv == nil || inv.TenantID != a.tenant.ID && !a.can(auth.CrossTenant) {
 		return nil, errNoInvitation
 	}
 	return inv, nil

@@ -27,6 +27,8 @@ type generalSettings struct {
 	Security    SecurityPolicy `json:"security"`
 	// RetentionDays keeps audit events this many days; 0 keeps everything.
 	RetentionDays int `json:"retentionDays"`
+	// Demo marks a folder filled by gatehouse demo.
+	Demo bool `json:"demo,omitempty"`
 }
 
 // SecurityPolicy holds the options beyond the seed; each is off by default

@@ -64,6 +64,8 @@ type Me struct {
 	MustEnrol bool `json:"mustEnrol"`
 	// Security is what the security policy offers this user.
 	Security SecurityPolicy `json:"security"`
+	// Demo is set when this folder holds demo data.
+	Demo bool `json:"demo"`
 }
 
 // viewMe describes the actor. Settings and tenants are platform powers, so
@@ -88,7 +90,7 @@ func (s *Service) viewMe(tx *store.Tx, a *actor) (Me, error) {
 	if err != nil {
 		return me, err
 	}
-	me.MultiTenant, me.Security = g.MultiTenant, g.Security
+	me.MultiTenant, me.Security, me.Demo = g.MultiTenant, g.Security, g.Demo
 	me.Memberships, err = memberships(tx, a.user.ID)
 	return me, err
 }

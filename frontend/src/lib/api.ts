@@ -37,6 +37,7 @@ export interface Me {
   memberships: MembershipView[]
   mustEnrol: boolean
   security: SecurityPolicy
+  demo: boolean
 }
 
 export interface AuditFilter {
