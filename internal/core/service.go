@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,7 @@ type Mailer interface {
 type Config struct {
 	DB     *store.DB
 	Sealer *auth.Sealer     // seals secrets at rest; default: a random key (tests)
-	Hasher *auth.Hasher     // default: cost 12, 4 at once
+	Hasher *auth.Hasher     // default: cost 12, half the cores at once
 	Mailer Mailer           // default: SMTP
 	Now    func() time.Time // default: time.Now
 	Logger *slog.Logger     // default: discard
@@ -70,7 +71,9 @@ func New(cfg Config) *Service {
 		s.sealer, _ = auth.NewSealer(auth.HashToken(auth.NewToken()))
 	}
 	if s.hasher == nil {
-		s.hasher = auth.NewHasher(auth.DefaultCost, 4)
+		// bcrypt may use at most half the cores, so a flood of sign-ins
+		// queues instead of starving every other request.
+		s.hasher = auth.NewHasher(auth.DefaultCost, max(1, runtime.NumCPU()/2))
 	}
 	if s.mailer == nil {
 		s.mailer = &mail.Sender{}
