@@ -171,4 +171,11 @@ test('promote to admin: the role changes and the 2FA reminder is shown', async (
   await expect(page.getByRole('status')).toContainText('Ask them to enable 2FA')
   await page.getByRole('link', { name: '← Users' }).click()
   await expect(page.getByRole('row', { name: /Jamie Lee/ })).toContainText('ADMIN')
+
+  // The audit event exists, with the role change in it.
+  await page.goto(server.url + '/admin/audit?action=update&resource=user')
+  const row = page.locator('tr.event').first()
+  await expect(row).toContainText(admin.name)
+  await row.getByRole('button', { name: /Details of event/ }).click()
+  await expect(page.getByRole('table', { name: 'Before and after' }).getByRole('row', { name: /role/ })).toContainText('ADMIN')
 })

@@ -44,6 +44,21 @@ func TestCrashSafety(t *testing.T) {
 	invites, renames, signins := map[string]bool{}, map[string]bool{}, map[string]int{}
 	runs := crashRuns()
 	var acked int
+	note := func(line string) {
+		kind, what, ok := strings.Cut(line, " ")
+		if !ok {
+			return
+		}
+		switch kind {
+		case "invite":
+			invites[what] = true
+		case "rename":
+			renames[what] = true
+		case "signin":
+			signins[what]++
+		}
+		acked++
+	}
 	for run := 0; run < runs; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "GATEHOUSE_CRASH_CHILD="+dir, fmt.Sprintf("GATEHOUSE_CRASH_RUN=%d", run))
@@ -78,18 +93,7 @@ func TestCrashSafety(t *testing.T) {
 					deadline = time.After(time.Duration(rng.Intn(150)) * time.Millisecond)
 					continue
 				}
-				record := strings.SplitN(l, " ", 2)
-				if len(record) == 2 {
-					switch record[0] {
-					case "invite":
-						invites[record[1]] = true
-					case "rename":
-						renames[record[1]] = true
-					case "signin":
-						signins[record[1]]++
-					}
-					acked++
-				}
+				note(l)
 			case <-deadline:
 				if ready {
 					break wait
@@ -99,17 +103,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		for l := range lines { // what the child wrote before it died still counts
-			if record := strings.SplitN(l, " ", 2); len(record) == 2 {
-				switch record[0] {
-				case "invite":
-					invites[record[1]] = true
-				case "rename":
-					renames[record[1]] = true
-				case "signin":
-					signins[record[1]]++
-				}
-				acked++
-			}
+			note(l)
 		}
 		cmd.Wait()
 		checkCrashedFolder(t, dir, run, invites, renames, signins)

@@ -481,22 +481,27 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 		if !u.MFAEnabled {
 			return &Error{Code: Conflict, Message: "This user does not have two-factor authentication on."}
 		}
-		ended, err := s.turnOffTOTP(tx, u.ID, nil)
-		if err != nil {
-			return err
-		}
-		v, err := tx.User(u.ID)
-		if err != nil {
-			return err
-		}
-		out = *v
-		return record(tx, s.clock(), a.who(), u.TenantID, ActReset2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": true},
-			After: map[string]bool{"mfaEnabled": false}, Extra: map[string]any{"sessionsEnded": ended, "via": "edit form"}})
+		out, err = s.resetTOTP(tx, u, a.who(), "edit form")
+		return err
 	})
 	if err != nil {
 		return UserView{}, s.internal("reset totp", err)
 	}
 	return viewUser(&out), nil
+}
+
+// resetTOTP turns u's 2FA off, ends their sessions and records who did it.
+func (s *Service) resetTOTP(tx *store.Tx, u *store.User, w who, via string) (store.User, error) {
+	ended, err := s.turnOffTOTP(tx, u.ID, nil)
+	if err != nil {
+		return store.User{}, err
+	}
+	v, err := tx.User(u.ID)
+	if err != nil {
+		return store.User{}, err
+	}
+	return *v, record(tx, s.clock(), w, u.TenantID, ActReset2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": true},
+		After: map[string]bool{"mfaEnabled": false}, Extra: map[string]any{"sessionsEnded": ended, "via": via}})
 }
 
 // ResetTOTPFromCLI is the seed's "administrator must reset 2FA on the back
@@ -515,17 +520,8 @@ func (s *Service) ResetTOTPFromCLI(email string) (UserView, error) {
 		if !u.MFAEnabled {
 			return &Error{Code: Conflict, Message: u.Email + " does not have two-factor authentication on; nothing to reset."}
 		}
-		ended, err := s.turnOffTOTP(tx, u.ID, nil)
-		if err != nil {
-			return err
-		}
-		v, err := tx.User(u.ID)
-		if err != nil {
-			return err
-		}
-		out = *v
-		return record(tx, s.clock(), who{name: "system (CLI)", ip: "cli"}, u.TenantID, ActReset2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": true},
-			After: map[string]bool{"mfaEnabled": false}, Extra: map[string]any{"sessionsEnded": ended, "via": "gatehouse 2fa reset"}})
+		out, err = s.resetTOTP(tx, u, who{name: "system (CLI)", ip: "cli"}, "gatehouse 2fa reset")
+		return err
 	})
 	if err != nil {
 		return UserView{}, s.internal("reset totp (cli)", err)

@@ -352,3 +352,22 @@ func TestChangePasswordAndSessions(t *testing.T) {
 		t.Fatal("sign out everywhere left this session")
 	}
 }
+
+func TestOwnCertificateMustBeAUsablePair(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	before := e.svc.LANInfo()
+	cases := map[string]LANCertificateInput{
+		"garbage":       {CertPEM: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----", KeyPEM: "x"},
+		"key only":      {KeyPEM: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"},
+		"huge":          {CertPEM: strings.Repeat("A", 70<<10), KeyPEM: "x"},
+		"mismatch-like": {CertPEM: "not pem at all", KeyPEM: "not pem either"},
+	}
+	for name, in := range cases {
+		_, err := e.svc.SetLANCertificate(ctx, in)
+		wantCode(t, name, err, Invalid, "certPem")
+	}
+	if after := e.svc.LANInfo(); after.CustomCert != before.CustomCert {
+		t.Fatal("a refused certificate changed the LAN server")
+	}
+}
