@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 
 	"gatehouse/internal/core"
@@ -18,6 +20,9 @@ type App struct {
 	ip        string
 	userAgent string
 	base      context.Context
+	// saveFile asks where to save a file (the window's native dialog); nil
+	// for LAN callers, whose browsers download instead.
+	saveFile func(defaultName string) (string, error)
 }
 
 // newApp returns an App for one caller.
@@ -243,6 +248,41 @@ func (a *App) VerifyAudit() (store.ChainReport, error) { return a.core.VerifyAud
 
 // BackupNow writes a checked copy of the database to the backups folder.
 func (a *App) BackupNow() (core.BackupResult, error) { return a.core.BackupNow(a.ctx()) }
+
+// ExportResult says where an export was saved.
+type ExportResult struct {
+	Path      string `json:"path"`
+	Events    int    `json:"events"`
+	Cancelled bool   `json:"cancelled"`
+}
+
+// SaveAuditExport saves the filtered audit log as a file the user picks in
+// the window's save dialog (browsers use GET /download/audit instead).
+func (a *App) SaveAuditExport(f core.AuditFilter, format string) (ExportResult, error) {
+	if a.saveFile == nil {
+		return ExportResult{}, &core.Error{Code: core.Conflict, Message: "In a browser, use Download CSV or Download JSON Lines."}
+	}
+	if format != core.FormatCSV && format != core.FormatJSONL {
+		return ExportResult{}, &core.Error{Code: core.Invalid, Field: "format", Message: "Choose csv or jsonl."}
+	}
+	path, err := a.saveFile("gatehouse-audit." + format)
+	if err != nil || path == "" {
+		return ExportResult{Cancelled: true}, nil
+	}
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return ExportResult{}, &core.Error{Code: core.Conflict, Message: fmt.Sprintf("Cannot write %s: %v", path, err)}
+	}
+	n, err := a.core.ExportAudit(a.ctx(), f, format, file)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return ExportResult{}, err
+	}
+	return ExportResult{Path: path, Events: n}, nil
+}
 
 // memorySession keeps the window's session token in memory: it never
 // touches the disk or the web view.

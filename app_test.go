@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -179,3 +182,31 @@ func TestHistoryRoutingServesTheAppShell(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestSaveAuditExportIsForTheWindow(t *testing.T) {
+	srv := newTestServer(t)
+	c := newClient(t, srv)
+	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	res, body := c.call("SaveAuditExport", core.AuditFilter{}, "csv")
+	if res.StatusCode != 409 || !strings.Contains(body["message"].(string), "Download CSV") {
+		t.Fatalf("over the LAN: %d %v", res.StatusCode, body)
+	}
+	// In the window, the chosen file receives the export.
+	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 1)})
+	svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "m@kw.uk", Name: "M", Password: "password123"})
+	app := newApp(svc, &memorySession{}, "desktop", "test")
+	if _, err := app.SignIn(core.SignInInput{Email: "m@kw.uk", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.csv")
+	app.saveFile = func(string) (string, error) { return path, nil }
+	out, err := app.SaveAuditExport(core.AuditFilter{}, "csv")
+	data, _ := os.ReadFile(path)
+	if err != nil || out.Events < 2 || !strings.HasPrefix(string(data), "time,actor_name") {
+		t.Fatalf("window export: %+v %v %q", out, err, data)
+	}
+	app.saveFile = func(string) (string, error) { return "", nil } // the user cancelled
+	if out, err := app.SaveAuditExport(core.AuditFilter{}, "csv"); err != nil || !out.Cancelled {
+		t.Fatalf("cancelled: %+v %v", out, err)
+	}
+}

@@ -77,6 +77,9 @@ func runWindow(w cli.Window) error {
 		})
 	}
 	app := newApp(w.Service, &memorySession{}, "desktop", "Gatehouse desktop")
+	app.saveFile = func(name string) (string, error) {
+		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{Title: "Save the audit log", DefaultFilename: name})
+	}
 	state := loadWindowState(w.DataDir)
 
 	appMenu := menu.NewMenu()

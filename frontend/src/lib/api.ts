@@ -409,4 +409,5 @@ export const api = {
   auditOptions: (tenantId = 0) => call<{ actions: string[]; resources: string[]; users: string[] }>('GetAuditOptions', tenantId),
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
+  saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
 }
