@@ -20,9 +20,13 @@ import (
 	"gatehouse/internal/web"
 )
 
+// testCode is the setup code of the service behind the last newTestServer.
+var testCode string
+
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 4)})
+	testCode = svc.SetupCode()
 	h, err := web.New(web.Config{
 		NewApp:   func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) },
 		Frontend: frontend(),
@@ -105,7 +109,7 @@ func (c *client) call(method string, args ...any) (*http.Response, map[string]an
 func TestHTTPSignInUsesAStrictCookie(t *testing.T) {
 	srv := newTestServer(t)
 	c := newClient(t, srv)
-	res, body := c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	res, body := c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: testCode})
 	if res.StatusCode != 200 {
 		t.Fatalf("setup: %d %v", res.StatusCode, body)
 	}
@@ -137,7 +141,7 @@ func TestHTTPSignInUsesAStrictCookie(t *testing.T) {
 func TestEveryRouteRefusesMalformedInput(t *testing.T) {
 	srv := newTestServer(t)
 	c := newClient(t, srv)
-	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: testCode})
 	bodies := [][]byte{
 		[]byte("{"), []byte(`{"a":1}`), []byte(`"x"`), []byte(`[1,2,3,4,5]`), []byte(`[[]]`),
 		[]byte(`[{"email":7}]`), []byte("\xff\xfe"), bytes.Repeat([]byte(" "), web.MaxBody+1),
@@ -186,7 +190,7 @@ func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 	srv := newTestServer(t)
 	c := newClient(t, srv)
-	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: testCode})
 	res, body := c.call("SaveAuditExport", core.AuditFilter{}, "csv")
 	if res.StatusCode != 409 || !strings.Contains(body["message"].(string), "Download CSV") {
 		t.Fatalf("over the LAN: %d %v", res.StatusCode, body)
@@ -208,5 +212,24 @@ func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 	app.saveFile = func(string) (string, error) { return "", nil } // the user cancelled
 	if out, err := app.SaveAuditExport(core.AuditFilter{}, "csv"); err != nil || !out.Cancelled {
 		t.Fatalf("cancelled: %+v %v", out, err)
+	}
+}
+
+func TestLANSetupNeedsTheCodePrintedAtStart(t *testing.T) {
+	srv := newTestServer(t)
+	c := newClient(t, srv)
+	_, status := c.call("SetupStatus")
+	if status["needed"] != true || status["codeRequired"] != true {
+		t.Fatalf("status %v", status)
+	}
+	for _, code := range []string{"", "WRONGWRONG12", strings.ToLower(testCode) + "x"} {
+		res, body := c.call("Setup", core.SetupInput{Organisation: "KW", Email: "eve@evil.example", Name: "Eve", Password: "password123", Code: code})
+		if res.StatusCode != 400 || body["field"] != "code" {
+			t.Fatalf("setup with code %q: %d %v", code, res.StatusCode, body)
+		}
+	}
+	res, body := c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: strings.ToLower(testCode)})
+	if res.StatusCode != 200 {
+		t.Fatalf("setup with the code: %d %v", res.StatusCode, body)
 	}
 }

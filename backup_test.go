@@ -31,10 +31,10 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 // holds every write acknowledged before it began, and restores whole.
 func TestBackupWhileWritingThenRestore(t *testing.T) {
 	dir := t.TempDir()
-	url := runServe(t, dir, "--http")
+	url, code := runServe(t, dir, "--http")
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	if res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"}); res.StatusCode != 200 {
+	if res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: code}); res.StatusCode != 200 {
 		t.Fatalf("setup: %s", body)
 	}
 	var mu sync.Mutex
@@ -65,11 +65,11 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	before := append([]string(nil), acked...)
 	mu.Unlock()
 	backup := filepath.Join(t.TempDir(), "gatehouse-backup.db")
-	code, out := runCLI(t, "backup", backup, "--data", dir)
+	code2, out := runCLI(t, "backup", backup, "--data", dir)
 	close(stop)
 	wg.Wait()
-	if code != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "checked") {
-		t.Fatalf("backup while running: %d %s", code, out)
+	if code2 != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "checked") {
+		t.Fatalf("backup while running: %d %s", code2, out)
 	}
 	if len(before) < 5 {
 		t.Fatalf("only %d writes before the backup", len(before))

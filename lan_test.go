@@ -40,7 +40,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 
 // runServe starts gatehouse serve through the real command line and returns
 // its URL; it stops when the test ends.
-func runServe(t *testing.T, dir string, extra ...string) string {
+func runServe(t *testing.T, dir string, extra ...string) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
@@ -51,14 +51,20 @@ func runServe(t *testing.T, dir string, extra ...string) string {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	re := regexp.MustCompile(`Listening on (\S+)`)
+	codeRe := regexp.MustCompile(`setup\?code=([A-Z0-9]+)`)
 	for i := 0; i < 100; i++ {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1]
+			time.Sleep(20 * time.Millisecond) // the setup line follows the URLs
+			code := ""
+			if c := codeRe.FindStringSubmatch(out.String()); c != nil {
+				code = c[1]
+			}
+			return m[1], code
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("serve did not start: %s", out.String())
-	return ""
+	return "", ""
 }
 
 func post(t *testing.T, c *http.Client, url, method string, args ...any) (*http.Response, []byte) {
@@ -80,7 +86,10 @@ func post(t *testing.T, c *http.Client, url, method string, args ...any) (*http.
 
 func TestLANServerOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
-	url := runServe(t, dir)
+	url, code := runServe(t, dir)
+	if code == "" {
+		t.Fatal("serve did not print the setup link")
+	}
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatalf("serve without --http listens on %s", url)
 	}
@@ -93,7 +102,7 @@ func TestLANServerOverHTTPS(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 
-	res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"})
+	res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: code})
 	if res.StatusCode != 200 {
 		t.Fatalf("setup over HTTPS: %d %s", res.StatusCode, body)
 	}
@@ -155,7 +164,7 @@ func TestSignInFloodDoesNotStarveOthers(t *testing.T) {
 	srv := newHTTPServer(t, h)
 	jar, _ := cookiejar.New(nil)
 	admin := &http.Client{Jar: jar}
-	if res, body := post(t, admin, srv, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"}); res.StatusCode != 200 {
+	if res, body := post(t, admin, srv, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: svc.SetupCode()}); res.StatusCode != 200 {
 		t.Fatalf("setup: %s", body)
 	}
 	var wg sync.WaitGroup

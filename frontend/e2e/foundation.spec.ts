@@ -23,6 +23,18 @@ test('first run: set up the admin, see yourself, search, sign out, and a wrong p
   await expect(page).toHaveURL(/\/setup$/)
   await expect(page.getByRole('heading', { name: 'Set up Gatehouse' })).toBeVisible()
 
+  // Opened without the printed link, the page asks for the setup code.
+  expect(server.setupCode).toMatch(/^[A-Z0-9]{12}$/)
+  await page.getByLabel('Setup code').fill('NOTTHECODE12')
+  await page.getByLabel('Organisation name').fill(admin.org)
+  await page.getByLabel('Your full name').fill(admin.name)
+  await page.getByLabel('Email').fill(admin.email)
+  await page.getByLabel('Password', { exact: true }).fill(admin.password)
+  await page.getByLabel('Confirm password').fill(admin.password)
+  await page.getByRole('button', { name: 'Create administrator' }).click()
+  await expect(page.getByText('Enter the setup code printed where Gatehouse was started')).toBeVisible()
+  await page.getByLabel('Setup code').fill(server.setupCode)
+
   // Bad input gets its message beside the field, and nothing is created.
   await page.getByLabel('Organisation name').fill(admin.org)
   await page.getByLabel('Your full name').fill(admin.name)

@@ -7,6 +7,8 @@ export const binary = resolve(process.env.GATEHOUSE_BIN ?? join(import.meta.dirn
 
 export interface Server {
   url: string
+  /** the one-time setup code printed on first run ('' once set up) */
+  setupCode: string
   dataDir: string
   /** stop ends the server; unless keepData, its data folder is removed. */
   stop: (keepData?: boolean) => Promise<void>
@@ -21,21 +23,22 @@ export async function startServer(prepare?: (dataDir: string) => void, existing?
   })
   let log = ''
   child.stderr!.on('data', (d) => (log += d))
+  let out = ''
   const url = await new Promise<string>((ok, fail) => {
-    let out = ''
     const timer = setTimeout(() => fail(new Error('gatehouse did not start:\n' + out + log)), 15_000)
     child.stdout!.on('data', (d) => {
       out += d
       const m = out.match(/Listening on (http:\/\/\S+)/)
       if (m) {
         clearTimeout(timer)
-        ok(m[1])
+        setTimeout(() => ok(m[1]), 150) // the first-run setup line follows the URLs
       }
     })
     child.on('exit', (code) => fail(new Error(`gatehouse exited with ${code}:\n${out}${log}`)))
   })
   return {
     url,
+    setupCode: out.match(/setup\?code=([A-Z0-9]+)/)?.[1] ?? '',
     dataDir,
     stop: async (keepData = false) => {
       if (child.exitCode === null) {

@@ -103,6 +103,9 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 	}
 	svc.SetDefaultBaseURL(urls[len(urls)-1]) // the LAN address when there is one
 	svc.SetLANInfo(urls, !plain)
+	if code := svc.SetupCode(); code != "" {
+		fmt.Fprintf(env.Stdout, "First run: open %s/setup?code=%s to create the first administrator (setup code %s).\n", urls[0], code, code)
+	}
 	defer svc.SetLANInfo(nil, false)
 	srv := &http.Server{
 		Handler:           handler,

@@ -54,6 +54,7 @@ type Service struct {
 	log       *slog.Logger
 	baseURL   atomic.Pointer[string]
 	backupDir string
+	setupCode string        // one-time code for first-run setup over the LAN
 	wake      chan struct{} // nudges the outbox worker after a commit
 
 	lanMu         sync.Mutex
@@ -66,7 +67,7 @@ type Service struct {
 // New returns a Service over cfg.
 func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, sealer: cfg.Sealer, hasher: cfg.Hasher, mailer: cfg.Mailer, now: cfg.Now,
-		log: cfg.Logger, wake: make(chan struct{}, 1), backupDir: cfg.BackupDir}
+		log: cfg.Logger, wake: make(chan struct{}, 1), backupDir: cfg.BackupDir, setupCode: newSetupCode()}
 	if s.sealer == nil {
 		s.sealer, _ = auth.NewSealer(auth.HashToken(auth.NewToken()))
 	}
@@ -127,3 +128,15 @@ func (s *Service) nudgeMailer() {
 // commit (bbolt's Batch), each still durable (fsync) when write returns.
 // fn may run more than once, so it must not act outside the transaction.
 func (s *Service) write(fn func(tx *store.Tx) error) error { return s.db.Batch(fn) }
+
+// newSetupCode makes a 12-character code (60 random bits) that is easy to
+// type: capitals and digits without 0/O or 1/I.
+func newSetupCode() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := auth.HashToken(auth.NewToken())
+	code := make([]byte, 12)
+	for i := range code {
+		code[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(code)
+}

@@ -2,14 +2,18 @@ package core
 
 import (
 	"context"
+	"crypto/subtle"
+	"strings"
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
 )
 
-// SetupStatus says whether first-run setup is still to do.
+// SetupStatus says whether first-run setup is still to do, and whether
+// this caller must give the setup code (LAN callers do).
 type SetupStatus struct {
-	Needed bool `json:"needed"`
+	Needed       bool `json:"needed"`
+	CodeRequired bool `json:"codeRequired"`
 }
 
 // SetupInput creates the admin tenancy and the first SUPER_ADMIN.
@@ -18,6 +22,22 @@ type SetupInput struct {
 	Email        string `json:"email"`
 	Name         string `json:"name"`
 	Password     string `json:"password"`
+	// Code is the one-time setup code printed where Gatehouse started; LAN
+	// callers need it, so nobody else on the network can claim the install.
+	Code string `json:"code"`
+}
+
+// remote reports whether the caller came over the LAN (the window is
+// "desktop", the command line "cli", and in-process callers have no IP).
+func remote(c Caller) bool { return c.IP != "" && c.IP != "desktop" && c.IP != "cli" }
+
+// SetupCode is the one-time code LAN setup needs, or "" once set up. The
+// command line prints it with the setup link.
+func (s *Service) SetupCode() string {
+	if st, _ := s.SetupStatus(context.Background()); !st.Needed {
+		return ""
+	}
+	return s.setupCode
 }
 
 // SetupStatus is public: the first-run page asks it before anyone exists.
@@ -27,6 +47,7 @@ func (s *Service) SetupStatus(ctx context.Context) (SetupStatus, error) {
 		st.Needed = tx.CountUsers() == 0
 		return nil
 	})
+	st.CodeRequired = st.Needed && remote(callerFrom(ctx))
 	return st, s.internal("setup status", err)
 }
 
@@ -39,6 +60,9 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (UserView, error) {
 	var err error
 	if done, _ := s.SetupStatus(ctx); !done.Needed {
 		return UserView{}, errSetUp
+	}
+	if remote(callerFrom(ctx)) && subtle.ConstantTimeCompare([]byte(strings.ToUpper(strings.TrimSpace(in.Code))), []byte(s.setupCode)) != 1 {
+		return UserView{}, fieldError("code", "Enter the setup code printed where Gatehouse was started (the setup link there includes it).")
 	}
 	if in.Organisation, err = cleanName("organisation", in.Organisation); err != nil {
 		return UserView{}, err

@@ -249,6 +249,7 @@ export interface SetupInput {
   email: string
   name: string
   password: string
+  code?: string
 }
 
 /** An error the user can act on: message is safe to show, field names the input. */
@@ -365,7 +366,7 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
 }
 
 export const api = {
-  setupStatus: () => call<{ needed: boolean }>('SetupStatus'),
+  setupStatus: () => call<{ needed: boolean; codeRequired: boolean }>('SetupStatus'),
   setup: (input: SetupInput) => call<SignInResult>('Setup', input),
   signIn: (email: string, password: string) => call<SignInResult>('SignIn', { email, password }),
   signInTOTP: (code: string) => call<Me>('SignInTOTP', { code }),
