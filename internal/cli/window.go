@@ -40,7 +40,7 @@ func runWindow(env *Env, args []string) error {
 	lanDone := make(chan struct{})
 	go func() {
 		defer close(lanDone)
-		if *noLAN {
+		if *noLAN || !svc.LANEnabled() {
 			return
 		}
 		if err := serveLAN(ctx, env, svc, dir, *lanAddr, false); err != nil {

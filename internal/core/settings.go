@@ -29,6 +29,8 @@ type generalSettings struct {
 	RetentionDays int `json:"retentionDays"`
 	// Demo marks a folder filled by gatehouse demo.
 	Demo bool `json:"demo,omitempty"`
+	// LANOff stops the window from serving the office LAN (next start).
+	LANOff bool `json:"lanOff,omitempty"`
 }
 
 // SecurityPolicy holds the options beyond the seed; each is off by default
@@ -63,6 +65,7 @@ type Settings struct {
 	Security       SecurityPolicy `json:"security"`
 	RetentionDays  int            `json:"retentionDays"`
 	LAN            LANInfo        `json:"lan"`
+	LANEnabled     bool           `json:"lanEnabled"` // the window serves the LAN (from the next start)
 	SMTP           struct {
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
@@ -84,6 +87,7 @@ type SettingsInput struct {
 	RequireMFAForAdmins *bool   `json:"requireMfaForAdmins"`
 	AdminReset2FA       *bool   `json:"adminReset2fa"`
 	RetentionDays       *int    `json:"retentionDays"`
+	LANEnabled          *bool   `json:"lanEnabled"`
 	SMTPHost            *string `json:"smtpHost"`
 	SMTPPort            *int    `json:"smtpPort"`
 	SMTPSecurity        *string `json:"smtpSecurity"`
@@ -113,7 +117,7 @@ func (s *Service) linkBase(g generalSettings) string {
 func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
 	out.BaseURL, out.DefaultBaseURL, out.MultiTenant, out.Security = g.BaseURL, *s.baseURL.Load(), g.MultiTenant, g.Security
-	out.LAN, out.RetentionDays = s.LANInfo(), g.RetentionDays
+	out.LAN, out.RetentionDays, out.LANEnabled = s.LANInfo(), g.RetentionDays, !g.LANOff
 	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
 	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
 	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
@@ -212,6 +216,9 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 	}
 	if in.AdminReset2FA != nil {
 		g.Security.AdminReset2FA = *in.AdminReset2FA
+	}
+	if in.LANEnabled != nil {
+		g.LANOff = !*in.LANEnabled
 	}
 	if in.RetentionDays != nil {
 		if *in.RetentionDays < 0 || *in.RetentionDays > 36500 {
@@ -337,4 +344,11 @@ func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult
 		return record(tx, s.clock(), a.who(), a.tenant.ID, action, ResEmail, 0, &change{Extra: map[string]any{"to": to, "kind": "test", "error": res.Error}})
 	})
 	return res, s.internal("record test e-mail", rerr)
+}
+
+// LANEnabled reports whether the window should serve the office LAN.
+func (s *Service) LANEnabled() bool {
+	var g generalSettings
+	s.db.View(func(tx *store.Tx) (err error) { g, _, err = readSettings(tx); return })
+	return !g.LANOff
 }

@@ -322,3 +322,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("super admin lists Acme: %d users, %v", len(page.Users), err)
 	}
 }
+
+func TestTheLANCanBeTurnedOffInSettings(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	if !e.svc.LANEnabled() {
+		t.Fatal("the LAN is off by default")
+	}
+	off := false
+	got, err := e.svc.UpdateSettings(ctx, SettingsInput{LANEnabled: &off})
+	if err != nil || got.LANEnabled || e.svc.LANEnabled() {
+		t.Fatalf("turning the LAN off: %+v %v", got.LANEnabled, err)
+	}
+}

@@ -187,6 +187,7 @@ export interface Settings {
   security: SecurityPolicy
   retentionDays: number
   lan: LANInfo
+  lanEnabled: boolean
   smtp: {
     host: string
     port: number
