@@ -207,6 +207,7 @@ export interface SettingsInput {
   requireMfaForAdmins?: boolean
   adminReset2fa?: boolean
   retentionDays?: number
+  lanEnabled?: boolean
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
