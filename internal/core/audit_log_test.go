@@ -153,13 +153,13 @@ func TestAuditExportDefusesHostileCells(t *testing.T) {
 
 func TestRetentionPrunesAuditsAndVerifies(t *testing.T) {
 	e := newEnv(t)
-	ctx := e.setup()
+	e.setup()
 	e.addUser("Emma", auth.Agent, true)
 	for i := 0; i < 5; i++ {
 		e.svc.SignIn(e.caller(""), SignInInput{Email: "emma@kwgroup.uk", Password: testPassword})
 	}
 	e.advance(40 * 24 * time.Hour)
-	ctx = e.signIn("mitch@kwgroup.uk")
+	ctx := e.signIn("mitch@kwgroup.uk")
 	days := 30
 	if _, err := e.svc.UpdateSettings(ctx, SettingsInput{RetentionDays: &days}); err != nil {
 		t.Fatal(err)

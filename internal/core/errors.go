@@ -35,10 +35,6 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
-func errorf(code Code, format string, a ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, a...)}
-}
-
 func fieldError(field, format string, a ...any) *Error {
 	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, a...)}
 }

@@ -160,7 +160,7 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 		}
 		broken := func(k []byte, problem string) {
 			rep.OK, rep.Problem = false, problem
-			if k != nil && len(k) == 16 {
+			if len(k) == 16 {
 				rep.BrokenID = readU64(k[8:])
 				rep.BrokenAt = time.Unix(0, int64(readU64(k[:8]))).UTC().Format(time.RFC3339)
 				if v := tx.b(bucketAudit).Get(k); len(v) > hashLen {

@@ -330,12 +330,3 @@ func (t *Tx) unindexEvent(e *Event, key []byte) error {
 	}
 	return nil
 }
-
-// OldestEvent returns the time of the oldest event, or zero.
-func (t *Tx) OldestEvent() time.Time {
-	k, _ := t.b(bucketAudit).Cursor().First()
-	if k == nil {
-		return time.Time{}
-	}
-	return time.Unix(0, int64(readU64(k[:8]))).UTC()
-}

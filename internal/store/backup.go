@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // progressWriter counts bytes for a progress callback.
@@ -114,7 +115,7 @@ func CheckFile(path string) (err error) {
 	}()
 	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("%s is open in a running Gatehouse", path)
 		}
 		return fmt.Errorf("%w: %s (%v)", ErrNotGatehouse, path, err)
@@ -257,7 +258,7 @@ func Restore(dir, from string) (string, error) {
 	// Take the lock, so a running Gatehouse stops us.
 	if _, err := os.Stat(target); err == nil {
 		b, err := bolt.Open(target, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return "", fmt.Errorf("%w (%s); close it before restoring", ErrLocked, dir)
 		}
 		if err == nil {
