@@ -67,13 +67,12 @@ func (base *Service) BuildDemo(now time.Time) (DemoInfo, error) {
 	if _, err := s.UpdateSettings(admin, SettingsInput{MultiTenant: &on, RecoveryCodes: &on, BaseURL: &noBase}); err != nil {
 		return info, err
 	}
-	if err := s.write(func(tx *store.Tx) error {
-		g, m, err := readSettings(tx)
+	if err := s.write(func(tx *store.Tx) error { // SMTP stays unset: the demo is offline
+		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
 		}
 		g.Demo = true
-		_ = m // SMTP stays unset: the demo is offline
 		return tx.PutSetting(settingGeneral, g)
 	}); err != nil {
 		return info, err
@@ -146,8 +145,8 @@ func (base *Service) BuildDemo(now time.Time) (DemoInfo, error) {
 	if _, err := s.RevokeInvitation(admin, res.Invitation.ID); err != nil {
 		return info, err
 	}
-	for _, e := range []string{"sam@copperfieldbakery.example", "new.starter@northgate.example"} {
-		if _, err := inv(e, "AGENT", map[bool]string{true: "Copperfield Bakery", false: ""}[strings.Contains(e, "copperfield")]); err != nil {
+	for _, i := range []struct{ email, tenant string }{{"sam@copperfieldbakery.example", "Copperfield Bakery"}, {"new.starter@northgate.example", ""}} {
+		if _, err := inv(i.email, "AGENT", i.tenant); err != nil {
 			return info, err
 		}
 	}
@@ -167,7 +166,7 @@ func (base *Service) BuildDemo(now time.Time) (DemoInfo, error) {
 		if _, err := s.ConfirmTOTP(ctx, ConfirmTOTPInput{Code: code}); err != nil {
 			return info, err
 		}
-		everyone = remove(everyone, email)
+		everyone = remove(everyone, email) // their sign-ins would need a code from here on
 	}
 
 	// Thirty days of office life: sign-ins, a few wrong passwords, sign-outs,
