@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -101,7 +102,7 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 	for _, u := range urls {
 		fmt.Fprintf(env.Stdout, "Listening on %s\n", u)
 	}
-	svc.SetDefaultBaseURL(urls[len(urls)-1]) // the LAN address when there is one
+	svc.SetDefaultBaseURL(defaultBaseURL(scheme, ln.Addr().(*net.TCPAddr), urls))
 	svc.SetLANInfo(urls, !plain)
 	if code := svc.SetupCode(); code != "" {
 		fmt.Fprintf(env.Stdout, "First run: open %s/setup?code=%s to create the first administrator (setup code %s).\n", urls[0], code, code)
@@ -142,6 +143,16 @@ func lanURLs(scheme string, a *net.TCPAddr) []string {
 		out = append(out, scheme+"://"+net.JoinHostPort(ip.String(), port))
 	}
 	return out
+}
+
+// defaultBaseURL is where invitation links point until an admin sets one:
+// the machine's host name and the LAN port when serving every interface
+// (the certificate names it), else the address served.
+func defaultBaseURL(scheme string, a *net.TCPAddr, urls []string) string {
+	if host, err := os.Hostname(); err == nil && host != "" && a.IP.IsUnspecified() {
+		return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+	}
+	return urls[len(urls)-1]
 }
 
 // quietTLS sends the http server's own log lines to slog at debug level:
