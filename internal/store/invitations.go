@@ -130,7 +130,7 @@ func (t *Tx) TenantInvitations(tenantID uint64, limit int) ([]Invitation, error)
 	} else {
 		k, _ = c.Prev()
 	}
-	for ; k != nil && hasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
 		v, err := t.Invitation(readU64(k[8:]))
 		if err != nil {
 			return nil, err

@@ -54,10 +54,6 @@ func putJSON(b interface{ Put([]byte, []byte) error }, key []byte, v any) error 
 	return b.Put(key, raw)
 }
 
-func hasPrefix(k, prefix []byte) bool {
-	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
-}
-
 func unmarshal(key, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("corrupt record %x: %w", key, err)

@@ -56,7 +56,7 @@ func (t *Tx) UserSessions(userID uint64) ([]Session, error) {
 	prefix := u64(userID)
 	var ids [][]byte
 	c := t.b(bucketUserSess).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		ids = append(ids, bytes.Clone(k[8:]))
 	}
 	var out []Session

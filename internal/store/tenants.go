@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"time"
 )
@@ -78,25 +79,21 @@ func (t *Tx) Membership(userID, tenantID uint64) (*Membership, error) {
 
 // Memberships lists the user's memberships by tenant id.
 func (t *Tx) Memberships(userID uint64) ([]Membership, error) {
-	var out []Membership
-	prefix := u64(userID)
-	c := t.b(bucketMembers).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var m Membership
-		if err := unmarshal(k, v, &m); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return t.membershipsUnder(bucketMembers, userID)
 }
 
 // TenantMembers lists the memberships of a tenant by user id.
 func (t *Tx) TenantMembers(tenantID uint64) ([]Membership, error) {
+	return t.membershipsUnder(bucketTenantUsers, tenantID)
+}
+
+// membershipsUnder reads the memberships keyed under one id in either
+// direction of the index.
+func (t *Tx) membershipsUnder(bucket []byte, id uint64) ([]Membership, error) {
 	var out []Membership
-	prefix := u64(tenantID)
-	c := t.b(bucketTenantUsers).Cursor()
-	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+	prefix := u64(id)
+	c := t.b(bucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var m Membership
 		if err := unmarshal(k, v, &m); err != nil {
 			return nil, err

@@ -37,10 +37,7 @@ func (s *Server) serveAuditExport(w http.ResponseWriter, r *http.Request) {
 	}
 	f := core.AuditFilter{Text: q.Get("q"), Action: q.Get("action"), Resource: q.Get("resource"), User: q.Get("user"),
 		Since: q.Get("since"), Until: q.Get("until"), TenantID: tenant}
-	sess := &cookieSession{w: w, r: r, maxAge: s.cfg.SessionMaxAge}
-	if c, err := r.Cookie(CookieName); err == nil {
-		sess.token = c.Value
-	}
+	sess := s.session(w, r)
 	// Headers go out with the first byte; until then an error can still be
 	// a proper JSON answer.
 	hw := &headerOnWrite{w: w, before: func() {

@@ -164,10 +164,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, &core.Error{Code: core.Invalid, Message: "The request body could not be read."})
 		return
 	}
-	sess := &cookieSession{w: w, r: r, maxAge: s.cfg.SessionMaxAge}
-	if c, err := r.Cookie(CookieName); err == nil {
-		sess.token = c.Value
-	}
+	sess := s.session(w, r)
 	app := s.cfg.NewApp(sess, clientIP(r), r.UserAgent())
 	val, callErr, argErr := m.call(app, body)
 	if argErr != nil {
@@ -241,6 +238,15 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// session reads the request's session cookie.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) *cookieSession {
+	sess := &cookieSession{w: w, r: r, maxAge: s.cfg.SessionMaxAge}
+	if c, err := r.Cookie(CookieName); err == nil {
+		sess.token = c.Value
+	}
+	return sess
 }
 
 // cookieSession keeps the session token in an HttpOnly, SameSite=Strict
