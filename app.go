@@ -265,6 +265,11 @@ func (a *App) SaveAuditExport(f core.AuditFilter, format string) (ExportResult, 
 	if format != core.FormatCSV && format != core.FormatJSONL {
 		return ExportResult{}, &core.Error{Code: core.Invalid, Field: "format", Message: "Choose csv or jsonl."}
 	}
+	// Let core check the permission and the filter before asking for a file.
+	if _, err := a.core.ListAudit(a.ctx(), core.AuditFilter{Text: f.Text, Action: f.Action, Resource: f.Resource,
+		User: f.User, Since: f.Since, Until: f.Until, TenantID: f.TenantID, Limit: 1}); err != nil {
+		return ExportResult{}, err
+	}
 	path, err := a.saveFile("gatehouse-audit." + format)
 	if err != nil || path == "" {
 		return ExportResult{Cancelled: true}, nil
