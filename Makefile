@@ -45,6 +45,9 @@ $(BIN): .deps-ok frontend/dist/index.html $(GO_SOURCES)
 test-go: .deps-ok frontend/dist/index.html
 	go vet ./...
 	go test -count=1 ./...
+	# The README's benchmarks must keep working: run the quick ones once (no timings asserted).
+	go test -count=1 -run '^$$' -bench 'ListUsers|AuditConcurrentWrites' -benchtime 1x ./internal/core/
+	GATEHOUSE_LOAD_SECONDS=1 go test -count=1 -run '^$$' -bench LANLoad -benchtime 1x .
 
 test-frontend: .deps-ok
 	cd frontend && npx svelte-check --tsconfig ./tsconfig.app.json --fail-on-warnings
