@@ -3,6 +3,8 @@ package auth
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestPermissionMatrix(t *testing.T) {
@@ -99,5 +101,15 @@ func TestTokens(t *testing.T) {
 		if WellFormedToken(bad) {
 			t.Errorf("WellFormedToken(%q) = true", bad)
 		}
+	}
+}
+
+func TestDummyHashIsAValidHashAtTheDefaultCost(t *testing.T) {
+	cost, err := bcrypt.Cost([]byte(dummyHash))
+	if err != nil || cost != DefaultCost {
+		t.Fatalf("dummy hash: cost %d, %v", cost, err)
+	}
+	if NewHasher(DefaultCost, 1).Verify(nil, "anything at all") {
+		t.Fatal("the dummy hash matched a password")
 	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -42,10 +43,17 @@ func CheckPassword(pw string) error {
 // how many bcrypt computations run at once so a sign-in flood cannot starve
 // the rest of the application of CPU.
 type Hasher struct {
-	cost  int
-	slots chan struct{}
-	dummy []byte
+	cost      int
+	slots     chan struct{}
+	dummyOnce sync.Once
+	dummy     []byte
 }
+
+// dummyHash is a bcrypt hash, at DefaultCost, of a random password nobody
+// knows: checks for unknown accounts compare against it, so they take as
+// long as checks of real ones. It is fixed so that starting Gatehouse does
+// not spend a whole bcrypt computation making one.
+const dummyHash = "$2a$12$LeX4wYW2ICIbxhgNxxEVrOnHAegYQeaXNB3VKclG4hOTy0uRLadIu"
 
 // NewHasher returns a Hasher with the given cost and at most parallel
 // concurrent bcrypt computations.
@@ -53,15 +61,23 @@ func NewHasher(cost, parallel int) *Hasher {
 	if parallel < 1 {
 		parallel = 1
 	}
-	h := &Hasher{cost: cost, slots: make(chan struct{}, parallel)}
-	// A hash of a random password at the same cost, so that checks for
-	// unknown accounts take as long as checks for known ones.
-	d, err := bcrypt.GenerateFromPassword([]byte(NewToken()[:20]), cost)
-	if err != nil {
-		panic("auth: bcrypt at cost " + fmt.Sprint(cost) + ": " + err.Error())
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		panic("auth: bcrypt cost " + fmt.Sprint(cost) + " is out of range")
 	}
-	h.dummy = d
-	return h
+	return &Hasher{cost: cost, slots: make(chan struct{}, parallel)}
+}
+
+// dummyFor returns a hash at the hasher's cost that matches no password:
+// the fixed one at DefaultCost, else one made once on first use.
+func (h *Hasher) dummyFor() []byte {
+	h.dummyOnce.Do(func() {
+		if h.cost == DefaultCost {
+			h.dummy = []byte(dummyHash)
+			return
+		}
+		h.dummy, _ = bcrypt.GenerateFromPassword([]byte(NewToken()[:20]), h.cost)
+	})
+	return h.dummy
 }
 
 // Hash validates pw and returns its bcrypt hash.
@@ -82,7 +98,7 @@ func (h *Hasher) Verify(hash []byte, pw string) bool {
 	if len(hash) == 0 || len(pw) > MaxPasswordBytes {
 		// bcrypt would compare only the first 72 bytes; such a password was
 		// never accepted, so it cannot match. Spend the same time anyway.
-		_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(pw[:min(len(pw), MaxPasswordBytes)]))
+		_ = bcrypt.CompareHashAndPassword(h.dummyFor(), []byte(pw[:min(len(pw), MaxPasswordBytes)]))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil
