@@ -110,7 +110,7 @@ func (a *App) InviteUser(in core.InviteInput) (core.InviteResult, error) {
 }
 
 // ListInvitations lists the current tenant's invitations.
-func (a *App) ListInvitations(in core.ListInvitationsInput) ([]core.InvitationView, error) {
+func (a *App) ListInvitations(in core.ListInvitationsInput) (core.InvitationList, error) {
 	return a.core.ListInvitations(a.ctx(), in)
 }
 
@@ -132,10 +132,11 @@ func (a *App) InvitationInfo(token string) (core.InvitationInfo, error) {
 	return a.core.InvitationInfo(a.ctx(), token)
 }
 
-// AcceptInvitation creates the invitee's account and signs them in.
-func (a *App) AcceptInvitation(in core.AcceptInput) (core.Me, error) {
-	me, token, err := a.core.AcceptInvitation(a.ctx(), in)
-	return keep(a, me, token, err)
+// AcceptInvitation accepts an invitation and signs the invitee in (to the
+// 2FA step, for an existing sign-in that has it on).
+func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
+	res, token, err := a.core.AcceptInvitation(a.ctx(), in)
+	return keep(a, res, token, err)
 }
 
 // GetSettings returns the settings.

@@ -100,7 +100,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	}
 	db.View(func(tx *store.Tx) error {
 		for _, email := range before {
-			inv, _ := tx.PendingInvitationFor(email)
+			inv, _ := tx.PendingInvitation(1, email)
 			if inv == nil {
 				t.Errorf("acknowledged before the backup but missing: %s", email)
 				continue

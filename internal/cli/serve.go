@@ -46,6 +46,7 @@ func runServe(env *Env, args []string) error {
 	}
 	go svc.RunMailer(ctx)
 	go svc.RunRetention(ctx)
+	go svc.RunHousekeeping(ctx)
 	go serveControl(ctx, env, dir, svc)
 	return serveLAN(ctx, env, svc, dir, *addr, *plain)
 }

@@ -36,11 +36,18 @@ func runWindow(env *Env, args []string) error {
 	defer stop()
 	go svc.RunMailer(ctx)
 	go svc.RunRetention(ctx)
+	go svc.RunHousekeeping(ctx)
 	go serveControl(ctx, env, dir, svc)
 	lanDone := make(chan struct{})
 	go func() {
 		defer close(lanDone)
-		if *noLAN || !svc.LANEnabled() {
+		if *noLAN {
+			return
+		}
+		if on, err := svc.LANEnabled(); err != nil {
+			logger(env).Error("cannot read whether the LAN server is on; it stays off", "err", err)
+			return
+		} else if !on {
 			return
 		}
 		if err := serveLAN(ctx, env, svc, dir, *lanAddr, false); err != nil {

@@ -52,7 +52,7 @@ func cleanText(field, s string, max int, multiline bool) (string, error) {
 
 // CreateUser makes an account that works at once (Create now).
 func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
+	early, err := s.check(ctx, needs(auth.ManageUsers))
 	if err != nil {
 		return UserView{}, err
 	}
@@ -67,8 +67,8 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	if !ok {
 		return UserView{}, fieldError("role", "Choose Agent, Manager, Admin or Contractor / Vendor.")
 	}
-	if !a.user.Role.CanGrant(role) {
-		return UserView{}, fieldError("role", "You cannot give someone a role above your own.")
+	if !early.user.Role.CanGrant(role) {
+		return UserView{}, errGrantAbove
 	}
 	u.Role = role
 	if err := checkPassword("password", in.Password); err != nil {
@@ -87,44 +87,70 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	if err != nil {
 		return UserView{}, s.internal("hash", err)
 	}
-	err = s.write(func(tx *store.Tx) error {
-		if u.TenantID, err = targetTenant(tx, a, in.TenantID); err != nil {
+	var out store.User
+	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		nu := u
+		if !a.user.Role.CanGrant(nu.Role) {
+			return errGrantAbove // demoted since the form was checked
+		}
+		tenant, err := targetTenant(tx, a, in.TenantID)
+		if err != nil {
 			return err
 		}
 		now := s.clock()
-		u.DefaultTenantID, u.CreatedAt, u.UpdatedAt = u.TenantID, now, now
-		if existing, err := tx.UserByEmail(u.Email); err != nil {
-			return err
-		} else if existing != nil {
-			return fieldError("email", "A user with this e-mail address already exists.")
-		}
-		if err := tx.CreateUser(&u, store.Credentials{PasswordHash: hash}); err != nil {
+		nu.TenantID, nu.DefaultTenantID, nu.CreatedAt, nu.UpdatedAt = tenant, tenant, now, now
+		if err := s.addressFree(tx, nu.Email, tenant); err != nil {
 			return err
 		}
-		if err := s.joinTenant(tx, &u, u.TenantID, now); err != nil {
+		if err := tx.CreateUser(&nu, store.Credentials{PasswordHash: hash}); err != nil {
+			return err
+		}
+		if err := s.joinTenant(tx, &nu, tenant, now); err != nil {
 			return err
 		}
 		extra := map[string]any{"via": "create now"}
-		// A pending invitation to the same address is no longer needed.
-		if inv, err := tx.PendingInvitationFor(u.Email); err != nil {
+		// A pending invitation to the same address in this tenant is no
+		// longer needed; other tenants' invitations are theirs.
+		if inv, err := tx.PendingInvitation(tenant, nu.Email); err != nil {
 			return err
-		} else if inv != nil && inv.State == store.InvitePending {
-			inv.State, inv.FinishedAt = store.InviteRevoked, now
-			if err := s.cancelMail(tx, inv.MessageID); err != nil {
-				return err
-			}
-			if err := tx.PutInvitation(inv); err != nil {
+		} else if inv != nil {
+			if err := s.withdraw(tx, inv, now); err != nil {
 				return err
 			}
 			extra["revokedInvitation"] = inv.ID
 		}
-		return record(tx, now, a.who(), u.TenantID, ActCreate, ResUser, u.ID, &change{After: auditUser(&u), Extra: extra})
+		out = nu
+		return record(tx, now, a.who(), tenant, ActCreate, ResUser, nu.ID, &change{After: auditUser(&nu), Extra: extra})
 	})
 	if err != nil {
 		return UserView{}, s.internal("create user", err)
 	}
-	return viewUser(&u), nil
+	return viewUser(&out), nil
 }
+
+var errGrantAbove = fieldError("role", "You cannot give someone a role above your own.")
+
+// addressFree refuses an address that already has an account. Within the
+// tenant the answer names the account (its admins see it anyway); an
+// account that belongs elsewhere is not located: the answer says only
+// that the address has a sign-in, and how to bring them in.
+func (s *Service) addressFree(tx *store.Tx, email string, tenant uint64) error {
+	existing, err := tx.UserByEmail(email)
+	if err != nil || existing == nil {
+		return err
+	}
+	if existing.TenantID == tenant {
+		return errUserExists
+	}
+	if m, err := tx.Membership(existing.ID, tenant); err != nil {
+		return err
+	} else if m != nil && !m.Shadow {
+		return errUserExists
+	}
+	return fieldError("email", "This address already has a Gatehouse sign-in. Send them an invitation instead: accepting it adds this tenant to the sign-in they have.")
+}
+
+var errUserExists = fieldError("email", "A user with this e-mail address already exists in this tenant.")
 
 // joinTenant makes u a (listed) member of tenant; a user whose own
 // organisation is the admin tenancy also gets shadow memberships in every
@@ -135,32 +161,6 @@ func (s *Service) joinTenant(tx *store.Tx, u *store.User, tenant uint64, now tim
 	}
 	_, err := shadowEverywhere(tx, u, now)
 	return err
-}
-
-var errNoUser = &Error{Code: NotFound, Message: "There is no such user in this tenant."}
-
-// tenantUser loads a user listed in the actor's tenant; anyone else gets the
-// same answer as a missing id, so ids from other tenants reveal nothing. A
-// SUPER_ADMIN manages across tenants.
-func tenantUser(tx *store.Tx, a *actor, id uint64) (*store.User, error) {
-	u, err := tx.User(id)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil {
-		return nil, errNoUser
-	}
-	if a.can(auth.CrossTenant) {
-		return u, nil
-	}
-	m, err := tx.Membership(u.ID, a.tenant.ID)
-	if err != nil {
-		return nil, err
-	}
-	if m == nil || m.Shadow {
-		return nil, errNoUser
-	}
-	return u, nil
 }
 
 // UserDetail is the edit form's data.
@@ -174,25 +174,23 @@ type UserDetail struct {
 	Roles         []auth.Role `json:"roles"`  // the roles the caller may grant
 }
 
-// GetUser returns one user of the current tenant for the edit form.
+// GetUser returns one user the caller may see, for the edit form.
 func (s *Service) GetUser(ctx context.Context, id uint64) (UserDetail, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return UserDetail{}, err
-	}
 	var out UserDetail
-	err = s.db.View(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, id)
+	err := s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, id, toRead)
 		if err != nil {
 			return err
 		}
-		out = UserDetail{User: viewUser(u), CanEdit: true, CanChangeRole: true, Roles: grantable(a.user.Role)}
+		out = UserDetail{User: viewUser(u), Roles: grantable(a.user.Role)}
 		if out.User.LockedUntil, err = accountLock(tx, u.Email, s.clock()); err != nil {
 			return err
 		}
-		if err := checkOutranks(a, u); err != nil {
-			out.CanEdit, out.CanChangeRole, out.Reason = false, false, err.(*Error).Message
-		} else if u.ID == a.user.ID {
+		if out.CanEdit, out.Reason, err = canChange(tx, a, u); err != nil {
+			return err
+		}
+		out.CanChangeRole = out.CanEdit
+		if out.CanEdit && u.ID == a.user.ID {
 			out.CanChangeRole, out.Reason = false, errOwnRole.Message
 		}
 		return nil
@@ -214,16 +212,7 @@ var (
 	errOwnRole   = &Error{Code: Forbidden, Message: "You cannot change your own role. Ask another administrator."}
 	errOwnActive = &Error{Code: Forbidden, Message: "You cannot deactivate yourself. Ask another administrator."}
 	errLastSuper = &Error{Code: Conflict, Message: "This is the last active super admin. Make someone else a super admin first."}
-	errOutranked = &Error{Code: Forbidden, Message: "This user's role is above yours, so you cannot change them."}
 )
-
-// checkOutranks refuses changes to someone whose role is above the actor's.
-func checkOutranks(a *actor, target *store.User) error {
-	if target.Role.Rank() > a.user.Role.Rank() {
-		return errOutranked
-	}
-	return nil
-}
 
 // lastActiveSuperAdmin reports whether u is the only active SUPER_ADMIN.
 func lastActiveSuperAdmin(tx *store.Tx, u *store.User) (bool, error) {
@@ -243,13 +232,11 @@ type UpdateUserInput struct {
 
 // UpdateUser changes a user's name and role, with the guardrails: nobody
 // grants a role above their own or changes their own role, nobody changes
-// someone who outranks them, and the last active SUPER_ADMIN stays one.
+// someone who outranks them or belongs to another organisation, and the
+// last active SUPER_ADMIN stays one.
 func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return UserView{}, err
-	}
 	var name string
+	var err error
 	if in.Name != nil {
 		if name, err = cleanName("name", *in.Name); err != nil {
 			return UserView{}, err
@@ -262,12 +249,9 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 		}
 	}
 	var out store.User
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, in.ID)
+	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, in.ID, toChange)
 		if err != nil {
-			return err
-		}
-		if err := checkOutranks(a, u); err != nil {
 			return err
 		}
 		before := auditUser(u)
@@ -281,15 +265,15 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 			case u.ID == a.user.ID:
 				return errOwnRole
 			case !a.user.Role.CanGrant(role):
-				return fieldError("role", "You cannot grant a role above your own.")
+				return errGrantAbove
 			case last:
 				return errLastSuper
 			}
 			u.Role = role
 		}
+		out = *u
 		after := auditUser(u)
 		if after == before {
-			out = *u
 			return nil // nothing changed: no write, no event
 		}
 		now := s.clock()
@@ -319,21 +303,14 @@ func (s *Service) ReactivateUser(ctx context.Context, id uint64) (UserView, erro
 }
 
 func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return UserView{}, err
-	}
 	var out store.User
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, id)
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, id, toChange)
 		if err != nil {
 			return err
 		}
-		if err := checkOutranks(a, u); err != nil {
-			return err
-		}
+		out = *u
 		if u.Active == active {
-			out = *u
 			return nil
 		}
 		if !active {

@@ -146,12 +146,8 @@ func parseTime(field, s string) (time.Time, error) {
 // ListAudit returns a page of the audit log (ADMIN, SUPER_ADMIN). Each
 // tenant's admins see their tenant's events; a SUPER_ADMIN sees them all.
 func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error) {
-	a, err := s.require(ctx, auth.ViewAudit)
-	if err != nil {
-		return AuditPage{}, err
-	}
 	out := AuditPage{Events: []AuditEventView{}}
-	err = s.db.View(func(tx *store.Tx) error {
+	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {
 		q, err := s.auditQuery(tx, a, f)
 		if err != nil {
 			return err
@@ -181,16 +177,15 @@ type AuditStats struct {
 
 // GetAuditStats returns the last 24 hours' figures (hour granularity).
 func (s *Service) GetAuditStats(ctx context.Context, tenantID uint64) (AuditStats, error) {
-	a, err := s.require(ctx, auth.ViewAudit)
-	if err != nil {
-		return AuditStats{}, err
-	}
-	tenant, err := auditTenant(a, tenantID)
-	if err != nil {
-		return AuditStats{}, err
-	}
 	var st store.AuditStats
-	err = s.db.View(func(tx *store.Tx) (err error) { st, err = tx.Stats(tenant, s.clock()); return })
+	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {
+		tenant, err := auditTenant(a, tenantID)
+		if err != nil {
+			return err
+		}
+		st, err = tx.Stats(tenant, a.now)
+		return err
+	})
 	return AuditStats{Events: st.Events, ActiveUsers: st.ActiveUsers, TopAction: st.TopAction, TopCount: st.TopCount}, s.internal("audit stats", err)
 }
 
@@ -214,16 +209,12 @@ type AuditOptions struct {
 
 // GetAuditOptions lists the actions, resource types and users in the log.
 func (s *Service) GetAuditOptions(ctx context.Context, tenantID uint64) (AuditOptions, error) {
-	a, err := s.require(ctx, auth.ViewAudit)
-	if err != nil {
-		return AuditOptions{}, err
-	}
-	tenant, err := auditTenant(a, tenantID)
-	if err != nil {
-		return AuditOptions{}, err
-	}
 	out := AuditOptions{Actions: []string{}, Resources: []string{}, Users: []string{}}
-	err = s.db.View(func(tx *store.Tx) error {
+	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {
+		tenant, err := auditTenant(a, tenantID)
+		if err != nil {
+			return err
+		}
 		for _, f := range []struct {
 			kind byte
 			dst  *[]string
@@ -258,7 +249,7 @@ func (s *Service) GetAuditOptions(ctx context.Context, tenantID uint64) (AuditOp
 
 // VerifyAudit checks the whole hash chain (platform admins).
 func (s *Service) VerifyAudit(ctx context.Context) (store.ChainReport, error) {
-	if _, err := s.requirePlatform(ctx); err != nil {
+	if _, err := s.check(ctx, platformGate); err != nil {
 		return store.ChainReport{}, err
 	}
 	rep, err := s.db.VerifyChain(nil)
@@ -275,7 +266,7 @@ const (
 // one event at a time, and returns how many it wrote. The page's cursor and
 // limit are ignored: an export has every matching event.
 func (s *Service) ExportAudit(ctx context.Context, f AuditFilter, format string, w io.Writer) (int, error) {
-	a, err := s.require(ctx, auth.ViewAudit)
+	a, err := s.check(ctx, needs(auth.ViewAudit))
 	if err != nil {
 		return 0, err
 	}

@@ -22,8 +22,7 @@ type BackupResult struct {
 // BackupNow writes a checked copy of the database into the data folder's
 // backups folder (platform admins) while the app keeps running.
 func (s *Service) BackupNow(ctx context.Context) (BackupResult, error) {
-	a, err := s.requirePlatform(ctx)
-	if err != nil {
+	if _, err := s.check(ctx, platformGate); err != nil {
 		return BackupResult{}, err
 	}
 	if s.backupDir == "" {
@@ -37,8 +36,8 @@ func (s *Service) BackupNow(ctx context.Context) (BackupResult, error) {
 	if err != nil {
 		return BackupResult{}, err
 	}
-	err = s.write(func(tx *store.Tx) error {
-		return record(tx, s.clock(), a.who(), a.tenant.ID, ActBackup, "database", 0, &change{Extra: map[string]any{"path": res.Path, "size": res.Size}})
+	err = s.update(ctx, platformGate, func(tx *store.Tx, a *actor) error {
+		return record(tx, a.now, a.who(), a.tenant.ID, ActBackup, "database", 0, &change{Extra: map[string]any{"path": res.Path, "size": res.Size}})
 	})
 	return res, s.internal("record backup", err)
 }

@@ -159,7 +159,7 @@ func checkCrashedFolder(t *testing.T, dir string, run int, invites, renames map[
 	})
 	for email := range invites {
 		var inv *store.Invitation
-		db.View(func(tx *store.Tx) (err error) { inv, err = tx.PendingInvitationFor(email); return })
+		db.View(func(tx *store.Tx) (err error) { inv, err = tx.PendingInvitation(1, email); return })
 		if inv == nil || !seenInvite[email] {
 			t.Errorf("run %d: acknowledged invitation to %s is missing (record %v, event %v)", run, email, inv != nil, seenInvite[email])
 		}

@@ -36,9 +36,12 @@ func TestDemoOfficeIsRealisticAndSound(t *testing.T) {
 		}
 		ts, _ := tx.Tenants()
 		for _, tn := range ts {
-			invs, _ := tx.TenantInvitations(tn.ID, 100)
-			for i := range invs {
-				states[stateOf(&invs[i], now)]++
+			page, err := tx.Invitations(store.InvitationQuery{TenantID: tn.ID, Limit: 100})
+			if err != nil {
+				return err
+			}
+			for i := range page.Invitations {
+				states[stateOf(&page.Invitations[i], now)]++
 			}
 		}
 		shadow, _ := tx.Membership(2, ts[1].ID) // an MSP admin in a customer tenant

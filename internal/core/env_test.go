@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ type env struct {
 	db     *store.DB
 	svc    *Service
 	mailer *recordingMailer
+	hasher *countingHasher
 	mu     sync.Mutex
 	now    time.Time
 }
@@ -48,9 +50,26 @@ func (m *recordingMailer) messages() []mail.Message {
 
 const testPassword = "correct horse"
 
+// countingHasher counts the passwords actually checked, so tests can prove
+// a limit holds; hold, when set, keeps each check waiting until it closes.
+type countingHasher struct {
+	*auth.Hasher
+	verified atomic.Int64
+	hold     atomic.Pointer[chan struct{}]
+}
+
+func (h *countingHasher) Verify(hash []byte, pw string) bool {
+	h.verified.Add(1)
+	if c := h.hold.Load(); c != nil {
+		<-*c
+	}
+	return h.Hasher.Verify(hash, pw)
+}
+
 func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: storetest.Open(t), now: time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC), mailer: &recordingMailer{}}
-	e.svc = New(Config{DB: e.db, Hasher: auth.NewHasher(4, 4), Now: e.clock, Mailer: e.mailer, BaseURL: "https://gatehouse.test:8420"})
+	e.hasher = &countingHasher{Hasher: auth.NewHasher(4, 4)}
+	e.svc = New(Config{DB: e.db, Hasher: e.hasher, Now: e.clock, Mailer: e.mailer, BaseURL: "https://gatehouse.test:8420"})
 	return e
 }
 
@@ -142,6 +161,20 @@ func tokenOf(link string) string {
 
 // accept accepts an invitation with the test password.
 func (e *env) accept(link, name string) (Me, context.Context, error) {
-	me, tok, err := e.svc.AcceptInvitation(e.caller(""), AcceptInput{Token: tokenOf(link), Name: name, Password: testPassword})
+	res, tok, err := e.svc.AcceptInvitation(e.caller(""), AcceptInput{Token: tokenOf(link), Name: name, Password: testPassword})
+	var me Me
+	if res.Me != nil {
+		me = *res.Me
+	}
 	return me, e.caller(tok), err
+}
+
+// invitations lists the first page of the current tenant's invitations.
+func (e *env) invitations(ctx context.Context, in ListInvitationsInput) ([]InvitationView, error) {
+	return listInvitations(e.svc, ctx, in)
+}
+
+func listInvitations(svc *Service, ctx context.Context, in ListInvitationsInput) ([]InvitationView, error) {
+	list, err := svc.ListInvitations(ctx, in)
+	return list.Invitations, err
 }

@@ -17,7 +17,9 @@ const (
 	NotFound        Code = "not_found"
 	Conflict        Code = "conflict"     // the state does not allow it (already set up, e-mail taken)
 	MFARequired     Code = "mfa_required" // policy requires the user to set up 2FA first
-	Internal        Code = "internal"     // a fault of ours; details are logged, not shown
+	// PasswordChangeRequired: the user must choose a new password first.
+	PasswordChangeRequired Code = "password_change_required"
+	Internal               Code = "internal" // a fault of ours; details are logged, not shown
 )
 
 // Error is the only error type core returns to callers. Message is safe to

@@ -93,12 +93,10 @@ func validInviteRole(r string) (auth.Role, bool) {
 }
 
 // InviteUser creates an invitation with a fresh single-use token, queues its
-// e-mail, and returns the link to show on screen.
+// e-mail, and returns the link to show on screen. An address that already
+// has a sign-in elsewhere gets the same answer: accepting will add this
+// tenant to that sign-in, and nothing tells the inviter where it lives.
 func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return InviteResult{}, err
-	}
 	email, err := cleanEmail("email", in.Email)
 	if err != nil {
 		return InviteResult{}, err
@@ -107,20 +105,18 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 	if !ok {
 		return InviteResult{}, fieldError("role", "Choose Agent, Manager, Admin or Contractor / Vendor.")
 	}
-	if !a.user.Role.CanGrant(role) {
-		return InviteResult{}, fieldError("role", "You cannot invite someone with a role above your own.")
-	}
 	token := auth.NewToken()
 	var out InviteResult
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		if !a.user.Role.CanGrant(role) {
+			return fieldError("role", "You cannot invite someone with a role above your own.")
+		}
 		tenantID, err := targetTenant(tx, a, in.TenantID)
 		if err != nil {
 			return err
 		}
-		if u, err := tx.UserByEmail(email); err != nil {
+		if err := memberHere(tx, email, tenantID); err != nil {
 			return err
-		} else if u != nil {
-			return fieldError("email", "A user with this e-mail address already exists.")
 		}
 		now := s.clock()
 		inv := &store.Invitation{Email: email, Role: role, TenantID: tenantID, InvitedBy: a.user.ID,
@@ -147,6 +143,25 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 	}
 	s.nudgeMailer()
 	return out, nil
+}
+
+// memberHere refuses to invite someone who is already a user of the
+// tenant (its admins see them in the list anyway). Accounts elsewhere are
+// not mentioned.
+func memberHere(tx *store.Tx, email string, tenant uint64) error {
+	u, err := tx.UserByEmail(email)
+	if err != nil || u == nil {
+		return err
+	}
+	if u.TenantID == tenant {
+		return errUserExists
+	}
+	if m, err := tx.Membership(u.ID, tenant); err != nil {
+		return err
+	} else if m != nil && !m.Shadow {
+		return errUserExists
+	}
+	return nil
 }
 
 func (s *Service) inviteResult(tx *store.Tx, inv *store.Invitation, token string, now time.Time, out *InviteResult) error {
@@ -190,7 +205,7 @@ func targetTenant(tx *store.Tx, a *actor, requested uint64) (uint64, error) {
 	} else if t == nil {
 		return 0, refuse
 	}
-	if a.user.Role == auth.SuperAdmin {
+	if a.can(auth.CrossTenant) {
 		return requested, nil
 	}
 	if m, err := tx.Membership(a.user.ID, requested); err != nil {
@@ -201,64 +216,63 @@ func targetTenant(tx *store.Tx, a *actor, requested uint64) (uint64, error) {
 	return requested, nil
 }
 
-// ListInvitationsInput filters the invitations list.
+// ListInvitationsInput filters and pages the invitations list.
 type ListInvitationsInput struct {
-	All bool `json:"all"` // include accepted and revoked ones
+	All   bool   `json:"all"`   // include accepted and revoked ones
+	After string `json:"after"` // the Next of the previous page
+	Limit int    `json:"limit"` // 1–200, default 50
 }
 
-// ListInvitations lists the current tenant's invitations, newest first.
-func (s *Service) ListInvitations(ctx context.Context, in ListInvitationsInput) ([]InvitationView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return nil, err
+// InvitationList is one page of the current tenant's invitations: pending
+// ones (expired included) first, then the rest, each newest first.
+type InvitationList struct {
+	Invitations []InvitationView `json:"invitations"`
+	Next        string           `json:"next"`
+	Pending     int              `json:"pending"` // pending invitations in the tenant, expired included
+}
+
+// ListInvitations lists the current tenant's invitations.
+func (s *Service) ListInvitations(ctx context.Context, in ListInvitationsInput) (InvitationList, error) {
+	q := store.InvitationQuery{PendingOnly: !in.All, Limit: in.Limit}
+	if in.Limit == 0 {
+		q.Limit = 50
+	} else if in.Limit < 1 || in.Limit > 200 {
+		return InvitationList{}, fieldError("limit", "Ask for 1 to 200 invitations per page.")
 	}
-	out := []InvitationView{}
-	now := s.clock()
-	err = s.db.View(func(tx *store.Tx) error {
-		list, err := tx.TenantInvitations(a.tenant.ID, 500)
+	var err error
+	if q.After, err = decodeCursor(in.After); err != nil {
+		return InvitationList{}, err
+	}
+	out := InvitationList{Invitations: []InvitationView{}}
+	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		q.TenantID = a.tenant.ID
+		page, err := tx.Invitations(q)
 		if err != nil {
 			return err
 		}
-		for i := range list {
-			if !in.All && list[i].State != store.InvitePending {
-				continue
-			}
-			v, err := viewInvitation(tx, &list[i], now)
-			if err != nil {
+		now := s.clock()
+		out = InvitationList{Invitations: make([]InvitationView, len(page.Invitations)), Next: encodeCursor(page.Next),
+			Pending: tx.CountPendingInvitations(a.tenant.ID)}
+		for i := range page.Invitations {
+			if out.Invitations[i], err = viewInvitation(tx, &page.Invitations[i], now); err != nil {
 				return err
 			}
-			out = append(out, v)
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrBadCursor) {
+		return InvitationList{}, errBadCursor
+	}
 	return out, s.internal("list invitations", err)
 }
 
-var errNoInvitation = &Error{Code: NotFound, Message: "There is no such invitation in this tenant."}
-
-// tenantInvitation loads an invitation of the actor's tenant; any other
-// gets the same answer as a missing one. A SUPER_ADMIN manages across
-// tenants.
-func tenantInvitation(tx *store.Tx, a *actor, id uint64) (*store.Invitation, error) {
-	inv, err := tx.Invitation(id)
-	if err != nil {
-		return nil, err
-	}
-	if inv == nil || inv.TenantID != a.tenant.ID && !a.can(auth.CrossTenant) {
-		return nil, errNoInvitation
-	}
-	return inv, nil
-}
-
 // InvitationLink returns a pending invitation's link again, for Copy link.
+// The link gives its role to whoever opens it, so it is shown only to those
+// who may give that role.
 func (s *Service) InvitationLink(ctx context.Context, id uint64) (string, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return "", err
-	}
 	var link string
-	err = s.db.View(func(tx *store.Tx) error {
-		inv, err := tenantInvitation(tx, a, id)
+	err := s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		inv, err := targetInvitation(tx, a, id, toChange)
 		if err != nil {
 			return err
 		}
@@ -280,28 +294,21 @@ func (s *Service) InvitationLink(ctx context.Context, id uint64) (string, error)
 // the expiry and queues a new e-mail. Pending and expired invitations can be
 // re-sent.
 func (s *Service) ResendInvitation(ctx context.Context, id uint64) (InviteResult, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return InviteResult{}, err
-	}
 	token := auth.NewToken()
 	var out InviteResult
-	err = s.write(func(tx *store.Tx) error {
-		inv, err := tenantInvitation(tx, a, id)
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		inv, err := targetInvitation(tx, a, id, toChange)
 		if err != nil {
 			return err
 		}
 		if inv.State != store.InvitePending {
 			return &Error{Code: Conflict, Message: "This invitation was " + string(inv.State) + " and cannot be re-sent. Send a new invitation instead."}
 		}
-		if !a.user.Role.CanGrant(inv.Role) {
-			return errForbidden
-		}
 		now := s.clock()
-		if newer, err := tx.PendingInvitationFor(inv.Email); err != nil {
+		if newer, err := tx.PendingInvitation(inv.TenantID, inv.Email); err != nil {
 			return err
-		} else if newer != nil && newer.ID != inv.ID && stateOf(newer, now) == "pending" {
-			return &Error{Code: Conflict, Message: "A newer invitation to this address is pending; resend that one instead."}
+		} else if newer != nil && newer.ID != inv.ID {
+			return &Error{Code: Conflict, Message: "A newer invitation to this address exists; resend that one instead."}
 		}
 		before := auditInvitation(inv)
 		if err := s.cancelMail(tx, inv.MessageID); err != nil {
@@ -326,13 +333,9 @@ func (s *Service) ResendInvitation(ctx context.Context, id uint64) (InviteResult
 
 // RevokeInvitation stops an invitation's link from working.
 func (s *Service) RevokeInvitation(ctx context.Context, id uint64) (InvitationView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return InvitationView{}, err
-	}
 	var out InvitationView
-	err = s.write(func(tx *store.Tx) error {
-		inv, err := tenantInvitation(tx, a, id)
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		inv, err := targetInvitation(tx, a, id, toChange)
 		if err != nil {
 			return err
 		}
@@ -341,11 +344,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, id uint64) (InvitationVi
 		}
 		now := s.clock()
 		before := auditInvitation(inv)
-		inv.State, inv.FinishedAt = store.InviteRevoked, now
-		if err := s.cancelMail(tx, inv.MessageID); err != nil {
-			return err
-		}
-		if err := tx.PutInvitation(inv); err != nil {
+		if err := s.withdraw(tx, inv, now); err != nil {
 			return err
 		}
 		if err := record(tx, now, a.who(), inv.TenantID, ActRevoke, ResInvite, inv.ID, &change{Before: before, After: auditInvitation(inv)}); err != nil {
@@ -357,6 +356,15 @@ func (s *Service) RevokeInvitation(ctx context.Context, id uint64) (InvitationVi
 	return out, s.internal("revoke invitation", err)
 }
 
+// withdraw revokes a pending invitation and cancels its unsent e-mail.
+func (s *Service) withdraw(tx *store.Tx, inv *store.Invitation, now time.Time) error {
+	inv.State, inv.FinishedAt = store.InviteRevoked, now
+	if err := s.cancelMail(tx, inv.MessageID); err != nil {
+		return err
+	}
+	return tx.PutInvitation(inv)
+}
+
 // InvitationInfo is what the accept page shows before the invitee commits.
 type InvitationInfo struct {
 	State        string    `json:"state"` // pending, expired, accepted, revoked, unknown
@@ -366,6 +374,9 @@ type InvitationInfo struct {
 	InviterName  string    `json:"inviterName"`
 	InviterEmail string    `json:"inviterEmail"`
 	ExpiresAt    time.Time `json:"expiresAt"`
+	// HasAccount: the address already has a sign-in; accepting adds this
+	// tenant to it (the page asks for that password, not a new one).
+	HasAccount bool `json:"hasAccount"`
 }
 
 // InvitationInfo describes the invitation behind a token. It needs no
@@ -387,12 +398,22 @@ func (s *Service) InvitationInfo(ctx context.Context, token string) (InvitationI
 		}
 		info = InvitationInfo{State: stateOf(inv, s.clock()), Email: inv.Email, Role: inv.Role, TenantName: t.Name,
 			InviterName: inv.InviterName, InviterEmail: inv.InviterEmail, ExpiresAt: inv.ExpiresAt}
-		return nil
+		if info.State != "pending" {
+			return nil
+		}
+		if err := inviterStillMay(tx, inv); err != nil {
+			info.State = "revoked"
+			return nil
+		}
+		u, err := tx.UserByEmail(inv.Email)
+		info.HasAccount = u != nil
+		return err
 	})
 	return info, s.internal("invitation info", err)
 }
 
-// AcceptInput is the accept-invitation form.
+// AcceptInput is the accept-invitation form. For an address that already
+// has a sign-in, Password is that sign-in's password and Name is ignored.
 type AcceptInput struct {
 	Token    string `json:"token"`
 	Name     string `json:"name"`
@@ -412,43 +433,94 @@ func invitationGone(state string) error {
 	return &Error{Code: NotFound, Message: "This invitation link is not valid. Check that you copied the whole link."}
 }
 
-// AcceptInvitation creates the invitee's account, marks the invitation used
-// (single use, in the same transaction) and signs the new user in.
-func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, string, error) {
+var errInviterGone = &Error{Code: Conflict, Message: "This invitation is no longer valid: the person who sent it can no longer give this access. Ask your administrator for a new one."}
+
+// inviterStillMay re-checks, at acceptance, that the invitation's sender is
+// still active and may still give its role: a pending invitation does not
+// outlive its sender's powers.
+func inviterStillMay(tx *store.Tx, inv *store.Invitation) error {
+	u, err := tx.User(inv.InvitedBy)
+	if err != nil {
+		return err
+	}
+	if u == nil || !u.Active || !u.Role.Can(auth.ManageUsers) || !u.Role.CanGrant(inv.Role) {
+		return errInviterGone
+	}
+	return nil
+}
+
+// pendingInvitation finds the live invitation behind token, in tx.
+func (s *Service) pendingInvitation(tx *store.Tx, token string) (*store.Invitation, error) {
+	inv, err := tx.InvitationByToken(auth.HashToken(token))
+	if err != nil {
+		return nil, err
+	}
+	if inv == nil {
+		return nil, invitationGone("unknown")
+	}
+	if st := stateOf(inv, s.clock()); st != "pending" {
+		return nil, invitationGone(st)
+	}
+	if err := inviterStillMay(tx, inv); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// AcceptInvitation accepts an invitation (single use, in one transaction)
+// and signs the invitee in. For a new address it creates the account; for
+// an address that already has a sign-in it checks that sign-in's password
+// (counted like a sign-in) and adds the tenant to it, and the sign-in goes
+// on as usual (to the 2FA step if it is on).
+func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (SignInResult, string, error) {
 	if !auth.WellFormedToken(in.Token) {
-		return Me{}, "", invitationGone("unknown")
+		return SignInResult{}, "", invitationGone("unknown")
 	}
-	name, err := cleanName("name", in.Name)
-	if err != nil {
-		return Me{}, "", err
-	}
-	if err := checkPassword("password", in.Password); err != nil {
-		return Me{}, "", err
-	}
-	hash, err := s.hasher.Hash(in.Password)
-	if err != nil {
-		return Me{}, "", s.internal("hash", err)
-	}
-	c := callerFrom(ctx)
-	token := auth.NewToken()
-	var me Me
-	err = s.write(func(tx *store.Tx) error {
-		inv, err := tx.InvitationByToken(auth.HashToken(in.Token))
+	var existing *store.User
+	err := s.db.View(func(tx *store.Tx) error {
+		inv, err := s.pendingInvitation(tx, in.Token)
 		if err != nil {
 			return err
 		}
-		if inv == nil {
-			return invitationGone("unknown")
-		}
-		now := s.clock()
-		if st := stateOf(inv, now); st != "pending" {
-			return invitationGone(st)
+		existing, err = tx.UserByEmail(inv.Email)
+		return err
+	})
+	if err != nil {
+		return SignInResult{}, "", s.internal("accept invitation", err)
+	}
+	if existing != nil {
+		return s.acceptJoin(ctx, in)
+	}
+	return s.acceptNew(ctx, in)
+}
+
+// acceptNew creates the invitee's account and signs them in.
+func (s *Service) acceptNew(ctx context.Context, in AcceptInput) (SignInResult, string, error) {
+	name, err := cleanName("name", in.Name)
+	if err != nil {
+		return SignInResult{}, "", err
+	}
+	if err := checkPassword("password", in.Password); err != nil {
+		return SignInResult{}, "", err
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return SignInResult{}, "", s.internal("hash", err)
+	}
+	c := callerFrom(ctx)
+	token := auth.NewToken()
+	var res SignInResult
+	err = s.write(func(tx *store.Tx) error {
+		inv, err := s.pendingInvitation(tx, in.Token)
+		if err != nil {
+			return err
 		}
 		if u, err := tx.UserByEmail(inv.Email); err != nil {
 			return err
 		} else if u != nil {
-			return &Error{Code: Conflict, Message: "An account with this e-mail address already exists. Sign in instead."}
+			return &Error{Code: Conflict, Message: "An account with this e-mail address was created a moment ago. Open the link again to add this tenant to it."}
 		}
+		now := s.clock()
 		u := &store.User{Email: inv.Email, Name: name, Role: inv.Role, Active: true, TenantID: inv.TenantID,
 			DefaultTenantID: inv.TenantID, CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateUser(u, store.Credentials{PasswordHash: hash}); err != nil {
@@ -457,33 +529,121 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Me, str
 		if err := s.joinTenant(tx, u, inv.TenantID, now); err != nil {
 			return err
 		}
-		inv.State, inv.FinishedAt, inv.UserID = store.InviteAccepted, now, u.ID
-		if err := s.cancelMail(tx, inv.MessageID); err != nil {
-			return err
-		}
-		if err := tx.PutInvitation(inv); err != nil {
-			return err
-		}
 		w := userWho(u, c.IP)
-		if err := record(tx, now, w, inv.TenantID, ActAccept, ResInvite, inv.ID, &change{After: auditInvitation(inv)}); err != nil {
+		if err := s.markAccepted(tx, inv, u, w, now); err != nil {
 			return err
 		}
 		if err := record(tx, now, w, inv.TenantID, ActCreate, ResUser, u.ID, &change{After: auditUser(u), Extra: map[string]any{"via": "invitation", "invitedBy": inv.InviterEmail}}); err != nil {
 			return err
 		}
-		stage, err := s.enrolStage(tx, u)
+		a, err := s.signedIn(tx, u, token, c, now, "invitation")
 		if err != nil {
 			return err
 		}
-		a, err := startSession(tx, u, token, c, now, stage, "invitation")
-		if err != nil {
-			return err
-		}
-		me, err = s.viewMe(tx, &a)
+		me, err := s.viewMe(tx, &a)
+		res = SignInResult{Step: stepOf(a.session.Stage), Me: &me}
 		return err
 	})
 	if err != nil {
-		return Me{}, "", s.internal("accept invitation", err)
+		return SignInResult{}, "", s.internal("accept invitation", err)
 	}
-	return me, token, nil
+	return res, token, nil
+}
+
+func (s *Service) markAccepted(tx *store.Tx, inv *store.Invitation, u *store.User, w who, now time.Time) error {
+	inv.State, inv.FinishedAt, inv.UserID = store.InviteAccepted, now, u.ID
+	if err := s.cancelMail(tx, inv.MessageID); err != nil {
+		return err
+	}
+	if err := tx.PutInvitation(inv); err != nil {
+		return err
+	}
+	return record(tx, now, w, inv.TenantID, ActAccept, ResInvite, inv.ID, &change{After: auditInvitation(inv)})
+}
+
+// acceptJoin adds the invitation's tenant to an existing sign-in, after
+// checking its password exactly as a sign-in does (reserved, counted,
+// locked), and then signs in as SignIn would.
+func (s *Service) acceptJoin(ctx context.Context, in AcceptInput) (SignInResult, string, error) {
+	if in.Password == "" {
+		return SignInResult{}, "", fieldError("password", "Enter the password you sign in to Gatehouse with.")
+	}
+	c := callerFrom(ctx)
+	var user *store.User
+	var hash []byte
+	var email string
+	err := s.db.View(func(tx *store.Tx) error {
+		inv, err := s.pendingInvitation(tx, in.Token)
+		if err == nil {
+			email = inv.Email
+		}
+		return err
+	})
+	if err != nil {
+		return SignInResult{}, "", s.internal("accept invitation", err)
+	}
+	lims := attemptLimiters(email, c.IP)
+	hit, err := s.reserveAttempt(lims, email, c.IP, func(tx *store.Tx) (*store.User, error) {
+		inv, err := s.pendingInvitation(tx, in.Token)
+		if err != nil {
+			return nil, err
+		}
+		u, err := tx.UserByEmail(inv.Email)
+		if err != nil || u == nil {
+			user, hash = nil, nil
+			return nil, err
+		}
+		creds, err := tx.Credentials(u.ID)
+		user, hash = u, creds.PasswordHash
+		return u, err
+	})
+	if err != nil {
+		return SignInResult{}, "", err
+	}
+	if hit != nil {
+		return SignInResult{}, "", hit.err()
+	}
+	if !s.hasher.Verify(hash, in.Password) || user == nil || !user.Active {
+		if err := s.failAttempt(lims, email, user, c.IP, "wrong password (accepting an invitation)"); err != nil {
+			return SignInResult{}, "", err
+		}
+		return SignInResult{}, "", fieldError("password", "That password is not right. Enter the password you sign in to Gatehouse with.")
+	}
+	token := auth.NewToken()
+	var res SignInResult
+	err = s.write(func(tx *store.Tx) error {
+		res, hit = SignInResult{}, nil
+		inv, err := s.pendingInvitation(tx, in.Token)
+		if err != nil {
+			return err
+		}
+		u, err := tx.User(user.ID)
+		if err != nil {
+			return err
+		}
+		if u == nil || !u.Active || store.Fold(u.Email) != store.Fold(inv.Email) {
+			return errBadSignIn
+		}
+		// The lock check comes first: a refused password changes nothing.
+		if h, err := peekLock(tx, lims, s.clock()); err != nil || h != nil {
+			hit = h
+			return err
+		}
+		now := s.clock()
+		if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: inv.TenantID, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := s.markAccepted(tx, inv, u, userWho(u, c.IP), now); err != nil {
+			return err
+		}
+		res, hit, err = s.passwordRight(tx, u, token, c, lims, "invitation")
+		return err
+	})
+	if err != nil {
+		return SignInResult{}, "", s.internal("accept invitation", err)
+	}
+	if hit != nil {
+		return SignInResult{}, "", hit.err()
+	}
+	return res, token, nil
 }

@@ -33,7 +33,7 @@ func TestInviteAcceptAndSignIn(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != "Emma@KWGroup.uk" || !strings.Contains(sent[0].Text, res.Link) || !strings.Contains(sent[0].HTML, "Accept the invitation") {
 		t.Fatalf("sent %+v", sent)
 	}
-	list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+	list, _ := e.invitations(ctx, ListInvitationsInput{})
 	if len(list) != 1 || list[0].Mail.State != "sent" {
 		t.Fatalf("after delivery: %+v", list)
 	}
@@ -54,10 +54,10 @@ func TestInviteAcceptAndSignIn(t *testing.T) {
 	if len(page.Users) != 1 {
 		t.Fatalf("the new user is not listed")
 	}
-	if list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{}); len(list) != 0 {
+	if list, _ := e.invitations(ctx, ListInvitationsInput{}); len(list) != 0 {
 		t.Fatalf("an accepted invitation is still pending: %+v", list)
 	}
-	if list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{All: true}); len(list) != 1 || list[0].State != "accepted" {
+	if list, _ := e.invitations(ctx, ListInvitationsInput{All: true}); len(list) != 1 || list[0].State != "accepted" {
 		t.Fatalf("all invitations: %+v", list)
 	}
 }
@@ -154,7 +154,7 @@ func TestInviteValidation(t *testing.T) {
 		_, err := e.svc.InviteUser(ctx, c.in)
 		wantCode(t, c.name, err, Invalid, c.field)
 	}
-	if list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{All: true}); len(list) != 1 {
+	if list, _ := e.invitations(ctx, ListInvitationsInput{All: true}); len(list) != 1 {
 		t.Fatalf("refused invitations were stored: %d", len(list))
 	}
 }
@@ -178,7 +178,7 @@ func TestConcurrentInvitationsOfOneAddressLeaveOne(t *testing.T) {
 			ok++
 		}
 	}
-	if list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{}); ok != 1 || len(list) != 1 {
+	if list, _ := e.invitations(ctx, ListInvitationsInput{}); ok != 1 || len(list) != 1 {
 		t.Fatalf("%d succeeded, %d pending; want exactly 1", ok, len(list))
 	}
 }
@@ -258,7 +258,7 @@ func TestUsersAdminPermissionMatrix(t *testing.T) {
 			return err
 		}},
 		"invitations": {auth.ManageUsers, func(ctx context.Context) error {
-			_, err := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+			_, err := e.invitations(ctx, ListInvitationsInput{})
 			return err
 		}},
 		"get user": {auth.ManageUsers, func(ctx context.Context) error { _, err := e.svc.GetUser(ctx, target.ID); return err }},

@@ -49,18 +49,18 @@ func (s *Service) enrolStage(tx *store.Tx, u *store.User) (string, error) {
 // BeginTOTP starts enrolment: a new secret, kept sealed until a code from
 // it confirms that the user's app has it.
 func (s *Service) BeginTOTP(ctx context.Context) (TOTPEnrolment, error) {
-	a, err := s.resolveEnrolling(ctx)
+	early, err := s.check(ctx, holding(stageEnrol))
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	if a.user.MFAEnabled {
-		return TOTPEnrolment{}, &Error{Code: Conflict, Message: "Two-factor authentication is already on."}
-	}
-	key, err := auth.NewTOTPKey("Gatehouse", a.user.Email)
+	key, err := auth.NewTOTPKey("Gatehouse", early.user.Email)
 	if err != nil {
 		return TOTPEnrolment{}, s.internal("totp key", err)
 	}
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, holding(stageEnrol), func(tx *store.Tx, a *actor) error {
+		if a.user.MFAEnabled {
+			return errTOTPOn
+		}
 		c, err := tx.Credentials(a.user.ID)
 		if err != nil {
 			return err
@@ -73,6 +73,8 @@ func (s *Service) BeginTOTP(ctx context.Context) (TOTPEnrolment, error) {
 	}
 	return TOTPEnrolment{Secret: key.Secret, URL: key.URL, QR: key.QRPNG}, nil
 }
+
+var errTOTPOn = &Error{Code: Conflict, Message: "Two-factor authentication is already on."}
 
 // ConfirmTOTPInput carries the code that proves the app has the secret.
 type ConfirmTOTPInput struct {
@@ -89,23 +91,18 @@ type TOTPEnabled struct {
 var errBadCode = fieldError("code", "That code is not right. Check the time on your device and enter the newest code.")
 
 // ConfirmTOTP turns 2FA on once a code from the new secret matches. Other
-// sessions of the user end; the current one continues.
+// sessions of the user end; the current one continues (and leaves the
+// enrol step, if policy held it there).
 func (s *Service) ConfirmTOTP(ctx context.Context, in ConfirmTOTPInput) (TOTPEnabled, error) {
-	a, err := s.resolveEnrolling(ctx)
-	if err != nil {
-		return TOTPEnabled{}, err
-	}
 	if _, err := auth.CheckTOTPFormat(in.Code); err != nil {
 		return TOTPEnabled{}, fieldError("code", "%s", err.Error())
 	}
 	var out TOTPEnabled
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tx.User(a.user.ID)
-		if err != nil || u == nil {
-			return err
-		}
+	err := s.update(ctx, holding(stageEnrol), func(tx *store.Tx, a *actor) error {
+		out = TOTPEnabled{}
+		u := &a.user
 		if u.MFAEnabled {
-			return &Error{Code: Conflict, Message: "Two-factor authentication is already on."}
+			return errTOTPOn
 		}
 		c, err := tx.Credentials(u.ID)
 		if err != nil {
@@ -134,7 +131,6 @@ func (s *Service) ConfirmTOTP(ctx context.Context, in ConfirmTOTPInput) (TOTPEna
 		if err := tx.PutCredentials(u.ID, c); err != nil {
 			return err
 		}
-		before := u.MFAEnabled
 		u.MFAEnabled, u.UpdatedAt = true, now
 		if err := tx.UpdateUser(u); err != nil {
 			return err
@@ -144,15 +140,12 @@ func (s *Service) ConfirmTOTP(ctx context.Context, in ConfirmTOTPInput) (TOTPEna
 			return err
 		}
 		if a.session.Stage == stageEnrol {
-			sess := a.session
-			sess.Stage = ""
-			if err := tx.PutSession(&sess); err != nil {
+			a.session.Stage = ""
+			if err := tx.PutSession(&a.session); err != nil {
 				return err
 			}
-			a.session = sess
 		}
-		a.user = *u
-		if err := record(tx, now, a.who(), u.TenantID, ActEnable2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": before},
+		if err := record(tx, now, a.who(), u.TenantID, ActEnable2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": false},
 			After: map[string]bool{"mfaEnabled": true}, Extra: map[string]any{"sessionsEnded": ended, "recoveryCodes": len(out.RecoveryCodes)}}); err != nil {
 			return err
 		}
@@ -219,42 +212,39 @@ type SignInTOTPInput struct {
 	Code string `json:"code"`
 }
 
+var errTOTPTimedOut = &Error{Code: Unauthenticated, Message: "Your sign-in has timed out. Enter your e-mail and password again."}
+
 // SignInTOTP completes a sign-in that is waiting for its code. On success
-// the waiting session is replaced by a full one under a new token.
+// the waiting session is replaced by a full one under a new token. The
+// lock check, the code check and the count of a wrong code happen in one
+// write transaction, so parallel guesses are checked one at a time and no
+// more than the limit are ever checked.
 func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, string, error) {
-	a, err := s.resolveAny(ctx)
-	if err != nil || a.session.Stage != stageTOTP {
-		return Me{}, "", &Error{Code: Unauthenticated, Message: "Your sign-in has timed out. Enter your e-mail and password again."}
-	}
 	code := strings.TrimSpace(in.Code)
 	if code == "" || len(code) > 20 {
 		return Me{}, "", fieldError("code", "Enter the 6-digit code from your authenticator app.")
 	}
 	c := callerFrom(ctx)
-	var acct, ip store.Throttle
-	now := s.clock()
-	if err := s.db.View(func(tx *store.Tx) (err error) {
-		if acct, err = tx.Throttle(store.AccountKey(a.user.Email)); err != nil {
-			return err
-		}
-		ip, err = tx.Throttle(store.IPKey(c.IP))
-		return err
-	}); err != nil {
-		return Me{}, "", s.internal("throttle", err)
-	}
-	if until := lockedUntil(acct, now); !until.IsZero() {
-		return Me{}, "", errLocked(until)
-	}
-	if until := lockedUntil(ip, now); !until.IsZero() {
-		return Me{}, "", errIPLocked(until)
-	}
 	token := auth.NewToken()
 	var me Me
+	var hit *lockHit
 	var failed bool
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tx.User(a.user.ID)
-		if err != nil || u == nil || !u.Active {
-			return errBadSignIn
+	var blockedUser store.User
+	err := s.update(ctx, holding(stageTOTP), func(tx *store.Tx, a *actor) error {
+		me, hit, failed = Me{}, nil, false
+		if a.session.Stage != stageTOTP {
+			return errTOTPTimedOut
+		}
+		u := &a.user
+		blockedUser = *u
+		lims := attemptLimiters(u.Email, c.IP)
+		now := s.clock()
+		var err error
+		if hit, err = reserve(tx, lims, now); err != nil || hit != nil {
+			if err == nil && hit.started {
+				err = recordLocks(tx, now, u.Email, u, c.IP, []lockHit{*hit})
+			}
+			return err
 		}
 		creds, err := tx.Credentials(u.ID)
 		if err != nil {
@@ -264,11 +254,17 @@ func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, strin
 		if err != nil {
 			return err
 		}
-		now := s.clock()
 		method, ok := s.checkSecondFactor(&creds, code, g.Security.RecoveryCodes, now)
 		if !ok {
 			failed = true
-			return nil
+			started, err := settleFailure(tx, lims, now)
+			if err != nil {
+				return err
+			}
+			return recordFailure(tx, now, u.Email, u, c.IP, "wrong code", started)
+		}
+		if _, err := settleSuccess(tx, lims, now, clearAccount); err != nil {
+			return err
 		}
 		if err := tx.PutCredentials(u.ID, creds); err != nil {
 			return err
@@ -276,20 +272,24 @@ func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, strin
 		if err := tx.DeleteSession(a.session.ID); err != nil {
 			return err
 		}
-		full, err := startSession(tx, u, token, c, now, "", "password + "+method)
+		full, err := s.signedIn(tx, u, token, c, now, "password + "+method)
 		if err != nil {
 			return err
 		}
 		me, err = s.viewMe(tx, &full)
 		return err
 	})
-	if err != nil {
+	switch {
+	case ErrorCode(err) == Unauthenticated || ErrorCode(err) == MFARequired || ErrorCode(err) == PasswordChangeRequired:
+		return Me{}, "", errTOTPTimedOut
+	case err != nil:
 		return Me{}, "", s.internal("sign in totp", err)
-	}
-	if failed {
-		if err := s.failSignIn(ctx, a.user.Email, &a.user, "wrong code"); err != nil {
-			return Me{}, "", err
+	case hit != nil:
+		if !hit.started {
+			s.noteBlocked(hit, blockedUser.Email, &blockedUser, c.IP)
 		}
+		return Me{}, "", hit.err()
+	case failed:
 		return Me{}, "", errBadCode
 	}
 	return me, token, nil
@@ -301,20 +301,24 @@ type DisableTOTPInput struct {
 	Code     string `json:"code"`
 }
 
-// DisableTOTP turns the caller's 2FA off; other sessions end.
+// DisableTOTP turns the caller's 2FA off; other sessions end. The password
+// and the code are both checked against the sign-in limits.
 func (s *Service) DisableTOTP(ctx context.Context, in DisableTOTPInput) (Me, error) {
-	a, err := s.resolve(ctx)
+	proof, err := s.recheckPassword(ctx, signedIn, "password", in.Password)
 	if err != nil {
 		return Me{}, err
 	}
-	if !a.user.MFAEnabled {
-		return Me{}, &Error{Code: Conflict, Message: "Two-factor authentication is already off."}
-	}
-	if err := s.checkOwnPassword(ctx, a, in.Password); err != nil {
-		return Me{}, err
-	}
+	c := callerFrom(ctx)
 	var me Me
-	err = s.write(func(tx *store.Tx) error {
+	var failed bool
+	err = s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {
+		me, failed = Me{}, false
+		if err := proof.settle(tx, a); err != nil {
+			return err
+		}
+		if !a.user.MFAEnabled {
+			return &Error{Code: Conflict, Message: "Two-factor authentication is already off."}
+		}
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -322,52 +326,64 @@ func (s *Service) DisableTOTP(ctx context.Context, in DisableTOTPInput) (Me, err
 		if g.Security.RequireMFAForAdmins && (a.user.Role == auth.Admin || a.user.Role == auth.SuperAdmin) {
 			return &Error{Code: Conflict, Message: "Your organisation requires two-factor authentication for your role, so it cannot be turned off."}
 		}
-		c, err := tx.Credentials(a.user.ID)
-		if err != nil {
-			return err
-		}
-		if _, ok := s.checkSecondFactor(&c, in.Code, false, s.clock()); !ok {
-			return errBadCode
-		}
-		ended, err := s.turnOffTOTP(tx, a.user.ID, a.session.ID)
+		creds, err := tx.Credentials(a.user.ID)
 		if err != nil {
 			return err
 		}
 		now := s.clock()
+		lims := attemptLimiters(a.user.Email, c.IP)
+		if hit, err := reserve(tx, lims, now); err != nil {
+			return err
+		} else if hit != nil {
+			return hit.err() // the password's own check just passed, so this is rare
+		}
+		if _, ok := s.checkSecondFactor(&creds, in.Code, false, now); !ok {
+			failed = true
+			started, err := settleFailure(tx, lims, now)
+			if err != nil {
+				return err
+			}
+			return recordFailure(tx, now, a.user.Email, &a.user, c.IP, "wrong code (turning 2FA off)", started)
+		}
+		if _, err := settleSuccess(tx, lims, now, refundAttempt); err != nil {
+			return err
+		}
+		ended, err := s.turnOffTOTP(tx, &a.user, a.session.ID)
+		if err != nil {
+			return err
+		}
 		if err := record(tx, now, a.who(), a.user.TenantID, ActDisable2FA, ResUser, a.user.ID, &change{Before: map[string]bool{"mfaEnabled": true},
 			After: map[string]bool{"mfaEnabled": false}, Extra: map[string]any{"sessionsEnded": ended}}); err != nil {
 			return err
 		}
-		u, err := tx.User(a.user.ID)
-		if err != nil {
-			return err
-		}
-		a.user = *u
 		me, err = s.viewMe(tx, a)
 		return err
 	})
-	return me, s.internal("disable totp", err)
+	if err != nil {
+		return Me{}, s.internal("disable totp", err)
+	}
+	if failed {
+		return Me{}, errBadCode
+	}
+	return me, nil
 }
 
-// turnOffTOTP clears a user's 2FA and ends their sessions except keep.
-func (s *Service) turnOffTOTP(tx *store.Tx, userID uint64, keep []byte) (int, error) {
-	c, err := tx.Credentials(userID)
+// turnOffTOTP clears u's 2FA (u is updated and stored) and ends their
+// sessions except keep.
+func (s *Service) turnOffTOTP(tx *store.Tx, u *store.User, keep []byte) (int, error) {
+	c, err := tx.Credentials(u.ID)
 	if err != nil {
 		return 0, err
 	}
 	c.SealedTOTP, c.LastTOTPStep, c.PendingTOTP, c.RecoveryCodes = nil, 0, nil, nil
-	if err := tx.PutCredentials(userID, c); err != nil {
-		return 0, err
-	}
-	u, err := tx.User(userID)
-	if err != nil {
+	if err := tx.PutCredentials(u.ID, c); err != nil {
 		return 0, err
 	}
 	u.MFAEnabled, u.UpdatedAt = false, s.clock()
 	if err := tx.UpdateUser(u); err != nil {
 		return 0, err
 	}
-	return endOtherSessions(tx, userID, keep)
+	return endOtherSessions(tx, u.ID, keep)
 }
 
 // endOtherSessions deletes every session of the user but keep.
@@ -389,21 +405,65 @@ func endOtherSessions(tx *store.Tx, userID uint64, keep []byte) (int, error) {
 	return n, nil
 }
 
-// checkOwnPassword verifies the caller's password outside any transaction,
-// counting a wrong one like a failed sign-in.
-func (s *Service) checkOwnPassword(ctx context.Context, a *actor, password string) error {
+// passwordProof is a re-check of the caller's own password that passed.
+// Its attempt stays reserved until settle, which the use case calls in its
+// own transaction: a lock that began meanwhile refuses the use case.
+type passwordProof struct {
+	userID uint64
+	lims   []limiter
+}
+
+// recheckPassword verifies the caller's password (a sensitive change asks
+// for it again) against the same limits as a sign-in: reserved in a write
+// transaction that checks the lock, verified outside any transaction,
+// counted when wrong. field names the form field a wrong password is about.
+func (s *Service) recheckPassword(ctx context.Context, g gate, field, password string) (*passwordProof, error) {
 	if password == "" {
-		return fieldError("password", "Enter your password.")
+		return nil, fieldError(field, "Enter your password.")
 	}
-	var c store.Credentials
-	if err := s.db.View(func(tx *store.Tx) (err error) { c, err = tx.Credentials(a.user.ID); return }); err != nil {
-		return s.internal("credentials", err)
+	early, err := s.check(ctx, g)
+	if err != nil {
+		return nil, err
 	}
-	if !s.hasher.Verify(c.PasswordHash, password) {
-		if err := s.failSignIn(ctx, a.user.Email, &a.user, "wrong password (re-check)"); err != nil {
-			return err
+	c := callerFrom(ctx)
+	lims := attemptLimiters(early.user.Email, c.IP)
+	var hash []byte
+	var user *store.User
+	hit, err := s.reserveAttempt(lims, early.user.Email, c.IP, func(tx *store.Tx) (*store.User, error) {
+		u, err := tx.User(early.user.ID)
+		if err != nil || u == nil {
+			return nil, err
 		}
-		return fieldError("password", "That password is not right.")
+		creds, err := tx.Credentials(u.ID)
+		user, hash = u, creds.PasswordHash
+		return u, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if hit != nil {
+		return nil, hit.err()
+	}
+	if !s.hasher.Verify(hash, password) || user == nil {
+		if err := s.failAttempt(lims, early.user.Email, user, c.IP, "wrong password (re-check)"); err != nil {
+			return nil, err
+		}
+		return nil, fieldError(field, "That password is not right.")
+	}
+	return &passwordProof{userID: early.user.ID, lims: lims}, nil
+}
+
+// settle commits the re-check inside the use case's transaction.
+func (p *passwordProof) settle(tx *store.Tx, a *actor) error {
+	if a.user.ID != p.userID {
+		return errSignedOut
+	}
+	hit, err := settleSuccess(tx, p.lims, a.now, refundAttempt)
+	if err != nil {
+		return err
+	}
+	if hit != nil {
+		return hit.err()
 	}
 	return nil
 }
@@ -416,18 +476,19 @@ type NewRecoveryCodesInput struct {
 // NewRecoveryCodes replaces the caller's recovery codes with ten new ones,
 // shown once (when the policy offers them and 2FA is on).
 func (s *Service) NewRecoveryCodes(ctx context.Context, in NewRecoveryCodesInput) ([]string, error) {
-	a, err := s.resolve(ctx)
+	proof, err := s.recheckPassword(ctx, signedIn, "password", in.Password)
 	if err != nil {
 		return nil, err
 	}
-	if !a.user.MFAEnabled {
-		return nil, &Error{Code: Conflict, Message: "Turn on two-factor authentication first."}
-	}
-	if err := s.checkOwnPassword(ctx, a, in.Password); err != nil {
-		return nil, err
-	}
 	var codes []string
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {
+		codes = nil
+		if err := proof.settle(tx, a); err != nil {
+			return err
+		}
+		if !a.user.MFAEnabled {
+			return &Error{Code: Conflict, Message: "Turn on two-factor authentication first."}
+		}
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -455,18 +516,20 @@ type ResetUserTOTPInput struct {
 	Password string `json:"password"`
 }
 
+var errOwnReset = &Error{Code: Forbidden, Message: "To turn off your own 2FA, use Account settings → Security."}
+
 // ResetUserTOTP turns another user's 2FA off and ends their sessions
 // (SUPER_ADMIN, when the policy offers it).
 func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (UserView, error) {
-	a, err := s.require(ctx, auth.CrossTenant)
+	proof, err := s.recheckPassword(ctx, needs(auth.CrossTenant), "password", in.Password)
 	if err != nil {
 		return UserView{}, err
 	}
-	if err := s.checkOwnPassword(ctx, a, in.Password); err != nil {
-		return UserView{}, err
-	}
 	var out store.User
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, needs(auth.CrossTenant), func(tx *store.Tx, a *actor) error {
+		if err := proof.settle(tx, a); err != nil {
+			return err
+		}
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -474,9 +537,12 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 		if !g.Security.AdminReset2FA {
 			return &Error{Code: Conflict, Message: "Resetting 2FA from the edit form is off. Turn it on in Settings → Security, or use gatehouse 2fa reset."}
 		}
-		u, err := tenantUser(tx, a, in.UserID)
+		u, err := targetUser(tx, a, in.UserID, toChange)
 		if err != nil {
 			return err
+		}
+		if u.ID == a.user.ID {
+			return errOwnReset
 		}
 		if !u.MFAEnabled {
 			return &Error{Code: Conflict, Message: "This user does not have two-factor authentication on."}
@@ -492,15 +558,11 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 
 // resetTOTP turns u's 2FA off, ends their sessions and records who did it.
 func (s *Service) resetTOTP(tx *store.Tx, u *store.User, w who, via string) (store.User, error) {
-	ended, err := s.turnOffTOTP(tx, u.ID, nil)
+	ended, err := s.turnOffTOTP(tx, u, nil)
 	if err != nil {
 		return store.User{}, err
 	}
-	v, err := tx.User(u.ID)
-	if err != nil {
-		return store.User{}, err
-	}
-	return *v, record(tx, s.clock(), w, u.TenantID, ActReset2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": true},
+	return *u, record(tx, s.clock(), w, u.TenantID, ActReset2FA, ResUser, u.ID, &change{Before: map[string]bool{"mfaEnabled": true},
 		After: map[string]bool{"mfaEnabled": false}, Extra: map[string]any{"sessionsEnded": ended, "via": via}})
 }
 

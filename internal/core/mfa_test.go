@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -187,6 +188,7 @@ func TestLockoutAfterFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.setup()
 	emma := e.addUser("Emma", auth.Agent, true)
+	e.hasher.verified.Store(0)
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
@@ -196,36 +198,66 @@ func TestLockoutAfterFailures(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	failed, locks := 0, 0
-	for _, ev := range e.events() {
-		switch {
-		case ev.Action == ActSignInFailed && ev.ActorEmail == "emma@kwgroup.uk":
-			failed++
-		case ev.Action == ActLock && ev.ResourceType == ResUser:
-			locks++
+	// Exactly the limit was checked by bcrypt; the rest were refused by the
+	// lock without a check and without a write.
+	if n := e.hasher.verified.Load(); n != lockAfter {
+		t.Fatalf("%d passwords checked by bcrypt, want %d", n, lockAfter)
+	}
+	count := func() (failed, locks, blocked int, attempts float64) {
+		for _, ev := range e.events() {
+			switch {
+			case ev.Action == ActSignInFailed && ev.ActorEmail == "emma@kwgroup.uk":
+				failed++
+			case ev.Action == ActLock && ev.ResourceType == ResUser:
+				locks++
+			case ev.Action == ActSignInBlocked && ev.ResourceType == ResUser:
+				blocked++
+				var m struct{ Extra map[string]any }
+				json.Unmarshal(ev.Meta, &m)
+				attempts = m.Extra["attempts"].(float64)
+			}
 		}
+		return
 	}
 	var th store.Throttle
 	e.db.View(func(tx *store.Tx) (err error) { th, err = tx.Throttle(store.AccountKey("emma@kwgroup.uk")); return })
-	if failed != 50 || th.Total != 50 || locks != 1 {
-		t.Fatalf("%d failure events, %d counted, %d locks; want 50, 50, 1", failed, th.Total, locks)
+	if failed, locks, _, _ := count(); failed != lockAfter || th.Total != lockAfter || locks != 1 {
+		t.Fatalf("%d failure events, %d counted, %d locks; want %d, %d, 1", failed, th.Total, locks, lockAfter, lockAfter)
 	}
 	_, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "emma@kwgroup.uk", Password: testPassword})
 	if err == nil || !strings.Contains(err.Error(), "Too many failed sign-ins") {
 		t.Fatalf("right password while locked: %v", err)
 	}
+	if n := e.hasher.verified.Load(); n != lockAfter {
+		t.Fatalf("a locked sign-in was checked by bcrypt (%d checks)", n)
+	}
 	page, _ := e.svc.ListUsers(ctx, ListUsersInput{Search: "emma"})
 	if page.Users[0].LockedUntil == nil || !page.Users[0].LockedUntil.Equal(e.clock().Add(15*time.Minute)) {
 		t.Fatalf("users list lock: %v", page.Users[0].LockedUntil)
 	}
-	if _, err := e.svc.UnlockUser(ctx, emma.ID); err != nil {
+	if err := e.svc.flushBlocked(); err != nil {
 		t.Fatal(err)
+	}
+	if _, _, blocked, _ := count(); blocked != 0 {
+		t.Fatalf("a summary was written while the lock lasts")
+	}
+	if _, err := e.svc.UnlockUser(ctx, emma.ID); err != nil {
+		t.Fatalf("unlock: %v", err)
 	}
 	if _, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "emma@kwgroup.uk", Password: testPassword}); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 	if ev := e.events()[1]; ev.Action != ActUnlock || ev.ActorEmail != "mitch@kwgroup.uk" {
 		t.Fatalf("unlock not audited: %+v", ev)
+	}
+	// The refused attempts are summarised once, after the lock's end: 50
+	// parallel − 5 checked − 1 that started the lock + 1 right password.
+	e.advance(16 * time.Minute)
+	if err := e.svc.flushBlocked(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, blocked, attempts := count(); blocked != 1 || attempts != 45 {
+		t.Fatalf("%d summaries of %v refused attempts, want 1 of 45", blocked, attempts)
 	}
 }
 

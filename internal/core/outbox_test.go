@@ -21,7 +21,7 @@ func TestWithoutSMTPTheLinkStillWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.deliver()
-	list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+	list, _ := e.invitations(ctx, ListInvitationsInput{})
 	if m := list[0].Mail; m.State != "failed" || !strings.Contains(m.Error, "not set up") {
 		t.Fatalf("mail status %+v", m)
 	}
@@ -60,7 +60,7 @@ func TestFailedSendsAreRetriedWithBackoff(t *testing.T) {
 			t.Fatalf("waits %v, want %v", waits, want)
 		}
 	}
-	list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+	list, _ := e.invitations(ctx, ListInvitationsInput{})
 	if m := list[0].Mail; m.State != "failed" || m.Attempts != maxAttempts || !strings.Contains(m.Error, "connection refused") {
 		t.Fatalf("after giving up: %+v", m)
 	}
@@ -94,7 +94,7 @@ func TestRevokedInvitationIsNotMailed(t *testing.T) {
 	if n := len(e.mailer.messages()); n != 0 {
 		t.Fatalf("%d messages for a revoked invitation", n)
 	}
-	list, _ := e.svc.ListInvitations(ctx, ListInvitationsInput{All: true})
+	list, _ := e.invitations(ctx, ListInvitationsInput{All: true})
 	if list[0].State != "revoked" || list[0].Mail.State != "cancelled" {
 		t.Fatalf("%+v %+v", list[0], list[0].Mail)
 	}
@@ -125,7 +125,7 @@ func TestRealSMTPServerDownThenBack(t *testing.T) {
 	if err != nil || next.IsZero() {
 		t.Fatalf("first attempt: next %v, %v", next, err)
 	}
-	list, _ := svc.ListInvitations(ctx, ListInvitationsInput{})
+	list, _ := listInvitations(svc, ctx, ListInvitationsInput{})
 	if m := list[0].Mail; m.State != "queued" || m.Attempts != 1 || !strings.Contains(m.Error, "cannot connect") || m.NextAttemptAt == nil {
 		t.Fatalf("after the failed attempt: %+v", m)
 	}
@@ -145,7 +145,7 @@ func TestRealSMTPServerDownThenBack(t *testing.T) {
 	if !strings.Contains(strings.ReplaceAll(string(got[0].Data), "=\r\n", ""), strings.ReplaceAll(tokenOf(res.Link), "=", "=3D")) {
 		t.Fatal("the e-mail does not carry the invitation's link")
 	}
-	list, _ = svc.ListInvitations(ctx, ListInvitationsInput{})
+	list, _ = listInvitations(svc, ctx, ListInvitationsInput{})
 	if m := list[0].Mail; m.State != "sent" || m.Attempts != 2 || m.SentAt == nil {
 		t.Fatalf("after delivery: %+v", m)
 	}

@@ -23,12 +23,9 @@ type ChangePasswordInput struct {
 }
 
 // ChangePassword replaces the caller's password after checking the current
-// one; every other session of the caller ends.
+// one; every other session of the caller ends. It is also the one thing a
+// user held at the change-password step may do.
 func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
-	a, err := s.resolve(ctx)
-	if err != nil {
-		return err
-	}
 	if err := checkPassword("new", in.New); err != nil {
 		return err
 	}
@@ -38,34 +35,58 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	if in.Current == "" {
 		return fieldError("current", "Enter your current password.")
 	}
-	if err := s.checkOwnPassword(ctx, a, in.Current); err != nil {
-		if e := AsError(err); e.Field == "password" {
-			e2 := *e
-			e2.Field = "current"
-			return &e2
-		}
+	g := holding(stagePassword)
+	proof, err := s.recheckPassword(ctx, g, "current", in.Current)
+	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(in.New)
 	if err != nil {
 		return s.internal("hash", err)
 	}
-	err = s.write(func(tx *store.Tx) error {
-		c, err := tx.Credentials(a.user.ID)
-		if err != nil {
+	err = s.update(ctx, g, func(tx *store.Tx, a *actor) error {
+		if err := proof.settle(tx, a); err != nil {
 			return err
 		}
-		c.PasswordHash = hash
-		if err := tx.PutCredentials(a.user.ID, c); err != nil {
-			return err
-		}
-		ended, err := endOtherSessions(tx, a.user.ID, a.session.ID)
-		if err != nil {
-			return err
-		}
-		return record(tx, s.clock(), a.who(), a.user.TenantID, ActChangePassword, ResUser, a.user.ID, &change{Extra: map[string]any{"sessionsEnded": ended}})
+		return s.setPassword(tx, a, hash)
 	})
 	return s.internal("change password", err)
+}
+
+// setPassword stores the actor's new password hash, ends their other
+// sessions, lets the current one leave the change-password step, and
+// records it.
+func (s *Service) setPassword(tx *store.Tx, a *actor, hash []byte) error {
+	c, err := tx.Credentials(a.user.ID)
+	if err != nil {
+		return err
+	}
+	c.PasswordHash = hash
+	if err := tx.PutCredentials(a.user.ID, c); err != nil {
+		return err
+	}
+	ended, err := endOtherSessions(tx, a.user.ID, a.session.ID)
+	if err != nil {
+		return err
+	}
+	extra := map[string]any{"sessionsEnded": ended}
+	if a.user.MustChangePassword {
+		a.user.MustChangePassword, a.user.UpdatedAt = false, a.now
+		if err := tx.UpdateUser(&a.user); err != nil {
+			return err
+		}
+		extra["temporaryReplaced"] = true
+	}
+	if a.session.Stage == stagePassword {
+		// Next, whatever else policy asks first (2FA enrolment), if anything.
+		if a.session.Stage, err = s.heldStage(tx, &a.user); err != nil {
+			return err
+		}
+		if err := tx.PutSession(&a.session); err != nil {
+			return err
+		}
+	}
+	return record(tx, a.now, a.who(), a.user.TenantID, ActChangePassword, ResUser, a.user.ID, &change{Extra: extra})
 }
 
 // SessionView is one of the caller's sessions. ID is a short public handle,
@@ -83,28 +104,31 @@ func sessionHandle(id []byte) string { return hex.EncodeToString(id[:8]) }
 
 // ListMySessions lists the caller's signed-in sessions, newest first.
 func (s *Service) ListMySessions(ctx context.Context) ([]SessionView, error) {
-	a, err := s.resolve(ctx)
+	out := []SessionView{}
+	err := s.view(ctx, signedIn, func(tx *store.Tx, a *actor) (err error) {
+		out, err = sessionsOf(tx, a.user.ID, a.session.ID, a.now)
+		return err
+	})
+	return out, s.internal("list sessions", err)
+}
+
+// sessionsOf lists a user's live, signed-in sessions, newest first;
+// current marks the caller's own.
+func sessionsOf(tx *store.Tx, userID uint64, current []byte, now time.Time) ([]SessionView, error) {
+	ss, err := tx.UserSessions(userID)
 	if err != nil {
 		return nil, err
 	}
 	out := []SessionView{}
-	err = s.db.View(func(tx *store.Tx) error {
-		ss, err := tx.UserSessions(a.user.ID)
-		if err != nil {
-			return err
+	for _, sess := range ss {
+		if sess.Stage != "" || sessionExpired(&sess, now) {
+			continue
 		}
-		now := s.clock()
-		for _, sess := range ss {
-			if sess.Stage != "" || now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionAbsolute {
-				continue
-			}
-			out = append(out, SessionView{ID: sessionHandle(sess.ID), Device: deviceName(sess.UserAgent), IP: sess.IP,
-				CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: string(sess.ID) == string(a.session.ID)})
-		}
-		return nil
-	})
+		out = append(out, SessionView{ID: sessionHandle(sess.ID), Device: deviceName(sess.UserAgent), IP: sess.IP,
+			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: string(sess.ID) == string(current)})
+	}
 	sortSessions(out)
-	return out, s.internal("list sessions", err)
+	return out, nil
 }
 
 func sortSessions(ss []SessionView) {
@@ -145,70 +169,57 @@ func deviceName(ua string) string {
 
 // SignOutSession ends one of the caller's sessions.
 func (s *Service) SignOutSession(ctx context.Context, id string) error {
-	a, err := s.resolve(ctx)
-	if err != nil {
-		return err
-	}
-	err = s.write(func(tx *store.Tx) error {
-		ss, err := tx.UserSessions(a.user.ID)
-		if err != nil {
-			return err
-		}
-		for _, sess := range ss {
-			if sessionHandle(sess.ID) == id {
-				if err := tx.DeleteSession(sess.ID); err != nil {
-					return err
-				}
-				return record(tx, s.clock(), a.who(), a.user.TenantID, ActEndSession, ResSession, a.user.ID, &change{Extra: map[string]any{"device": deviceName(sess.UserAgent), "ip": sess.IP}})
-			}
-		}
-		return &Error{Code: NotFound, Message: "That session has already ended."}
+	err := s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {
+		return s.endSession(tx, a, &a.user, id)
 	})
 	return s.internal("sign out session", err)
 }
 
-// SignOutEverywhere ends every session of the caller, this one included.
-func (s *Service) SignOutEverywhere(ctx context.Context) error {
-	a, err := s.resolve(ctx)
+// endSession ends u's session with the public handle id.
+func (s *Service) endSession(tx *store.Tx, a *actor, u *store.User, id string) error {
+	ss, err := tx.UserSessions(u.ID)
 	if err != nil {
 		return err
 	}
-	err = s.write(func(tx *store.Tx) error {
+	for _, sess := range ss {
+		if sessionHandle(sess.ID) == id {
+			if err := tx.DeleteSession(sess.ID); err != nil {
+				return err
+			}
+			return record(tx, a.now, a.who(), u.TenantID, ActEndSession, ResSession, u.ID, &change{Extra: map[string]any{"device": deviceName(sess.UserAgent), "ip": sess.IP}})
+		}
+	}
+	return &Error{Code: NotFound, Message: "That session has already ended."}
+}
+
+// SignOutEverywhere ends every session of the caller, this one included.
+func (s *Service) SignOutEverywhere(ctx context.Context) error {
+	err := s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {
 		n, err := tx.DeleteUserSessions(a.user.ID)
 		if err != nil {
 			return err
 		}
-		return record(tx, s.clock(), a.who(), a.user.TenantID, ActSignOut, ResSession, a.user.ID, &change{Extra: map[string]any{"everywhere": true, "sessionsEnded": n}})
+		return record(tx, a.now, a.who(), a.user.TenantID, ActSignOut, ResSession, a.user.ID, &change{Extra: map[string]any{"everywhere": true, "sessionsEnded": n}})
 	})
 	return s.internal("sign out everywhere", err)
 }
 
-// UnlockUser clears a user's sign-in lock (users admins of their tenant).
+// UnlockUser clears a user's sign-in lock: for those who may change the
+// user (same rules as editing them).
 func (s *Service) UnlockUser(ctx context.Context, id uint64) (UserView, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return UserView{}, err
-	}
 	var out store.User
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, id)
-		if err != nil {
-			return err
-		}
-		key := store.AccountKey(u.Email)
-		v, err := tx.Throttle(key)
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, id, toChange)
 		if err != nil {
 			return err
 		}
 		out = *u
-		if lockedUntil(v, s.clock()).IsZero() {
+		if was, err := unlock(tx, u.Email, a.now); err != nil {
+			return err
+		} else if !was {
 			return &Error{Code: Conflict, Message: u.Name + " is not locked."}
 		}
-		v.LockedUntil, v.Failures, v.WindowStart, v.Locks = time.Time{}, 0, time.Time{}, 0
-		if err := tx.PutThrottle(key, v); err != nil {
-			return err
-		}
-		return record(tx, s.clock(), a.who(), u.TenantID, ActUnlock, ResUser, u.ID, nil)
+		return record(tx, a.now, a.who(), u.TenantID, ActUnlock, ResUser, u.ID, nil)
 	})
 	if err != nil {
 		return UserView{}, s.internal("unlock", err)

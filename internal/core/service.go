@@ -29,11 +29,19 @@ type Mailer interface {
 	Send(ctx context.Context, cfg mail.Config, msg mail.Message) error
 }
 
+// PasswordHasher hashes and checks passwords; *auth.Hasher is the real one.
+type PasswordHasher interface {
+	Hash(password string) ([]byte, error)
+	// Verify reports whether password matches hash; a nil hash takes as
+	// long as a real one and never matches.
+	Verify(hash []byte, password string) bool
+}
+
 // Config assembles a Service.
 type Config struct {
 	DB     *store.DB
 	Sealer *auth.Sealer     // seals secrets at rest; default: a random key (tests)
-	Hasher *auth.Hasher     // default: cost 12, half the cores at once
+	Hasher PasswordHasher   // default: bcrypt cost 12, half the cores at once
 	Mailer Mailer           // default: SMTP
 	Now    func() time.Time // default: time.Now
 	Logger *slog.Logger     // default: discard
@@ -48,7 +56,7 @@ type Config struct {
 type Service struct {
 	db        *store.DB
 	sealer    *auth.Sealer
-	hasher    *auth.Hasher
+	hasher    PasswordHasher
 	mailer    Mailer
 	now       func() time.Time
 	log       *slog.Logger
@@ -56,6 +64,7 @@ type Service struct {
 	backupDir string
 	setupCode string        // one-time code for first-run setup over the LAN
 	wake      chan struct{} // nudges the outbox worker after a commit
+	blocked   blockedAttempts
 
 	lanMu         sync.Mutex
 	lanURLs       []string

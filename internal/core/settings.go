@@ -126,11 +126,8 @@ func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 
 // GetSettings returns the settings (platform admins).
 func (s *Service) GetSettings(ctx context.Context) (Settings, error) {
-	if _, err := s.requirePlatform(ctx); err != nil {
-		return Settings{}, err
-	}
 	var out Settings
-	err := s.db.View(func(tx *store.Tx) error {
+	err := s.view(ctx, platformGate, func(tx *store.Tx, _ *actor) error {
 		g, m, err := readSettings(tx)
 		out = s.viewSettings(g, m)
 		return err
@@ -141,12 +138,8 @@ func (s *Service) GetSettings(ctx context.Context) (Settings, error) {
 // UpdateSettings validates and stores changed settings, with an audit
 // event listing what changed (never the password itself).
 func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Settings, error) {
-	a, err := s.requirePlatform(ctx)
-	if err != nil {
-		return Settings{}, err
-	}
 	var out Settings
-	err = s.write(func(tx *store.Tx) error {
+	err := s.update(ctx, platformGate, func(tx *store.Tx, a *actor) error {
 		g, m, err := readSettings(tx)
 		if err != nil {
 			return err
@@ -179,7 +172,7 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Setting
 		before, after := s.viewSettings(beforeG, beforeM), out
 		before.DefaultBaseURL, after.DefaultBaseURL = "", ""
 		before.LAN, after.LAN = LANInfo{}, LANInfo{}
-		return record(tx, s.clock(), a.who(), a.tenant.ID, ActUpdate, ResSettings, 0, &change{Before: before, After: after})
+		return record(tx, a.now, a.who(), a.tenant.ID, ActUpdate, ResSettings, 0, &change{Before: before, After: after})
 	})
 	return out, s.internal("update settings", err)
 }
@@ -310,11 +303,11 @@ type TestEmailResult struct {
 // address and reports the server's answer. The send happens outside any
 // transaction; its result is audited afterwards.
 func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult, error) {
-	a, err := s.requirePlatform(ctx)
-	if err != nil {
+	if _, err := s.check(ctx, platformGate); err != nil {
 		return TestEmailResult{}, err
 	}
-	if to, err = cleanEmail("to", to); err != nil {
+	to, err := cleanEmail("to", to)
+	if err != nil {
 		return TestEmailResult{}, err
 	}
 	var m smtpSettings
@@ -340,15 +333,15 @@ func (s *Service) SendTestEmail(ctx context.Context, to string) (TestEmailResult
 		res = TestEmailResult{Sent: false, Error: err.Error()}
 		action = ActEmailFailed
 	}
-	rerr := s.write(func(tx *store.Tx) error {
-		return record(tx, s.clock(), a.who(), a.tenant.ID, action, ResEmail, 0, &change{Extra: map[string]any{"to": to, "kind": "test", "error": res.Error}})
+	rerr := s.update(ctx, platformGate, func(tx *store.Tx, a *actor) error {
+		return record(tx, a.now, a.who(), a.tenant.ID, action, ResEmail, 0, &change{Extra: map[string]any{"to": to, "kind": "test", "error": res.Error}})
 	})
 	return res, s.internal("record test e-mail", rerr)
 }
 
 // LANEnabled reports whether the window should serve the office LAN.
-func (s *Service) LANEnabled() bool {
+func (s *Service) LANEnabled() (bool, error) {
 	var g generalSettings
-	s.db.View(func(tx *store.Tx) (err error) { g, _, err = readSettings(tx); return })
-	return !g.LANOff
+	err := s.db.View(func(tx *store.Tx) (err error) { g, _, err = readSettings(tx); return })
+	return !g.LANOff, err
 }

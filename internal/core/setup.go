@@ -44,7 +44,7 @@ func (s *Service) SetupCode() string {
 func (s *Service) SetupStatus(ctx context.Context) (SetupStatus, error) {
 	var st SetupStatus
 	err := s.db.View(func(tx *store.Tx) error {
-		st.Needed = tx.CountUsers() == 0
+		st.Needed = !tx.SetUp()
 		return nil
 	})
 	st.CodeRequired = st.Needed && remote(callerFrom(ctx))
@@ -83,8 +83,11 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (UserView, error) {
 	ip := callerFrom(ctx).IP
 	var u store.User
 	err = s.write(func(tx *store.Tx) error {
-		if tx.CountUsers() != 0 {
+		if tx.SetUp() {
 			return errSetUp
+		}
+		if err := tx.MarkSetUp(); err != nil {
+			return err
 		}
 		now := s.clock()
 		t := &store.Tenant{Name: in.Organisation, AdminTenancy: true, CreatedAt: now}

@@ -41,8 +41,9 @@ const (
 
 // SignIn checks the password and starts a server-side session: a full one,
 // or one awaiting the TOTP code when 2FA is on. It returns the session token
-// for the transport to keep; only its hash is stored. Failures are counted
-// per account and per address, and enough of them lock.
+// for the transport to keep; only its hash is stored. The attempt is
+// reserved against the account's and the address's limits before bcrypt
+// runs, so however many arrive at once, no more than the limit are checked.
 func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, string, error) {
 	email := strings.TrimSpace(in.Email)
 	if email == "" {
@@ -55,46 +56,30 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 		email = email[:maxSignInEmail]
 	}
 	c := callerFrom(ctx)
-	acctKey, ipKey := store.AccountKey(email), store.IPKey(c.IP)
+	lims := attemptLimiters(email, c.IP)
+
+	// 1. Reserve the attempt (or be refused by a lock) and read the account.
 	var user *store.User
-	var creds store.Credentials
-	var acctLock, ipLock time.Time
-	now := s.clock()
-	err := s.db.View(func(tx *store.Tx) (err error) {
-		a, err := tx.Throttle(acctKey)
-		if err != nil {
-			return err
+	var hash []byte
+	hit, err := s.reserveAttempt(lims, email, c.IP, func(tx *store.Tx) (*store.User, error) {
+		u, err := tx.UserByEmail(email)
+		if err != nil || u == nil {
+			user, hash = nil, nil
+			return nil, err
 		}
-		i, err := tx.Throttle(ipKey)
-		if err != nil {
-			return err
-		}
-		acctLock, ipLock = lockedUntil(a, now), lockedUntil(i, now)
-		if user, err = tx.UserByEmail(email); err != nil || user == nil {
-			return err
-		}
-		creds, err = tx.Credentials(user.ID)
-		return err
+		creds, err := tx.Credentials(u.ID)
+		user, hash = u, creds.PasswordHash
+		return u, err
 	})
 	if err != nil {
-		return SignInResult{}, "", s.internal("sign in lookup", err)
+		return SignInResult{}, "", err
 	}
-	if !acctLock.IsZero() || !ipLock.IsZero() {
-		// Locked: no bcrypt at all, but the attempt still counts.
-		if err := s.failSignIn(ctx, email, user, "locked"); err != nil {
-			return SignInResult{}, "", err
-		}
-		if !ipLock.IsZero() {
-			return SignInResult{}, "", errIPLocked(ipLock)
-		}
-		return SignInResult{}, "", errLocked(acctLock)
+	if hit != nil {
+		return SignInResult{}, "", hit.err()
 	}
-	// Always run bcrypt, also for unknown e-mails (against a dummy hash), so
-	// the answer takes the same time either way.
-	var hash []byte
-	if user != nil {
-		hash = creds.PasswordHash
-	}
+
+	// 2. Verify outside any transaction. bcrypt always runs, against a dummy
+	// hash for unknown e-mails, so the answer takes the same time either way.
 	pwOK := s.hasher.Verify(hash, in.Password) && user != nil
 	if !pwOK || !user.Active {
 		reason := "wrong password"
@@ -103,15 +88,17 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 		} else if pwOK {
 			reason = "account deactivated"
 		}
-		if err := s.failSignIn(ctx, email, user, reason); err != nil {
+		if err := s.failAttempt(lims, email, user, c.IP, reason); err != nil {
 			return SignInResult{}, "", err
 		}
 		return SignInResult{}, "", errBadSignIn
 	}
 
+	// 3. Succeed in a transaction that finds no lock.
 	token := auth.NewToken()
 	var res SignInResult
 	err = s.write(func(tx *store.Tx) error {
+		res, hit = SignInResult{}, nil
 		u, err := tx.User(user.ID)
 		if err != nil {
 			return err
@@ -119,76 +106,130 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 		if u == nil || !u.Active {
 			return errBadSignIn // deactivated between the check and now
 		}
-		now := s.clock()
-		if u.MFAEnabled {
-			// The password is right; the session waits for the code.
-			sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: u.TenantID, CreatedAt: now,
-				LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stageTOTP}
-			res.Step = stageTOTP
-			return tx.PutSession(sess)
-		}
-		stage, err := s.enrolStage(tx, u)
-		if err != nil {
-			return err
-		}
-		a, err := startSession(tx, u, token, c, now, stage, "password")
-		if err != nil {
-			return err
-		}
-		me, err := s.viewMe(tx, &a)
-		res = SignInResult{Step: "done", Me: &me}
-		if stage != "" {
-			res.Step = stageEnrol
-		}
+		res, hit, err = s.passwordRight(tx, u, token, c, lims, "password")
 		return err
 	})
 	if err != nil {
 		return SignInResult{}, "", s.internal("sign in", err)
 	}
+	if hit != nil {
+		return SignInResult{}, "", hit.err()
+	}
 	return res, token, nil
+}
+
+// passwordRight commits a right password, in the transaction that finds no
+// lock (else it returns the lock and changes nothing): a session waiting
+// for the 2FA code when it is on, otherwise a signed-in session.
+func (s *Service) passwordRight(tx *store.Tx, u *store.User, token string, c Caller, lims []limiter, method string) (SignInResult, *lockHit, error) {
+	now := s.clock()
+	settle := clearAccount
+	if u.MFAEnabled {
+		settle = refundAttempt // the password alone proves nothing yet
+	}
+	if hit, err := settleSuccess(tx, lims, now, settle); err != nil || hit != nil {
+		return SignInResult{}, hit, err
+	}
+	if u.MFAEnabled {
+		sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: u.TenantID, CreatedAt: now,
+			LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stageTOTP}
+		return SignInResult{Step: stageTOTP}, nil, tx.PutSession(sess)
+	}
+	a, err := s.signedIn(tx, u, token, c, now, method)
+	if err != nil {
+		return SignInResult{}, nil, err
+	}
+	me, err := s.viewMe(tx, &a)
+	return SignInResult{Step: stepOf(a.session.Stage), Me: &me}, nil, err
+}
+
+// stepOf is the sign-in step a session's stage asks of the page.
+func stepOf(stage string) string {
+	if stage == "" {
+		return "done"
+	}
+	return stage
+}
+
+// reserveAttempt reserves one check of an account's secret against lims,
+// in a write transaction that also runs read (the lookup of the account).
+// A lock refuses the attempt: counted in memory, nothing written. If this
+// attempt started a lock, the lock's event is recorded with it.
+func (s *Service) reserveAttempt(lims []limiter, email, ip string, read func(tx *store.Tx) (*store.User, error)) (*lockHit, error) {
+	var hit *lockHit
+	var user *store.User
+	err := s.write(func(tx *store.Tx) (err error) {
+		hit, user = nil, nil
+		if user, err = read(tx); err != nil {
+			return err
+		}
+		now := s.clock()
+		if hit, err = reserve(tx, lims, now); err != nil || hit == nil || !hit.started {
+			return err
+		}
+		return recordLocks(tx, now, email, user, ip, []lockHit{*hit})
+	})
+	if err != nil {
+		return nil, s.internal("reserve attempt", err)
+	}
+	if hit != nil && !hit.started {
+		s.noteBlocked(hit, email, user, ip)
+	}
+	return hit, nil
+}
+
+// failAttempt settles a reserved attempt that failed: the failure's event,
+// and the lock's if it used up the attempts.
+func (s *Service) failAttempt(lims []limiter, email string, user *store.User, ip, reason string) error {
+	err := s.write(func(tx *store.Tx) error {
+		now := s.clock()
+		started, err := settleFailure(tx, lims, now)
+		if err != nil {
+			return err
+		}
+		return recordFailure(tx, now, email, user, ip, reason, started)
+	})
+	return s.internal("record failed sign-in", err)
+}
+
+// recordFailure records a failed check and any lock it started.
+func recordFailure(tx *store.Tx, now time.Time, email string, user *store.User, ip, reason string, started []lockHit) error {
+	w, tenant, uid := who{email: store.Fold(email), ip: ip}, uint64(0), uint64(0)
+	if user != nil {
+		w, tenant, uid = userWho(user, ip), user.TenantID, user.ID
+	}
+	if err := record(tx, now, w, tenant, ActSignInFailed, ResUser, uid, &change{Extra: map[string]any{"reason": reason}}); err != nil {
+		return err
+	}
+	return recordLocks(tx, now, email, user, ip, started)
+}
+
+// recordLocks records the start of each lock.
+func recordLocks(tx *store.Tx, now time.Time, email string, user *store.User, ip string, started []lockHit) error {
+	w, tenant, uid := who{email: store.Fold(email), ip: ip}, uint64(0), uint64(0)
+	if user != nil {
+		w, tenant, uid = userWho(user, ip), user.TenantID, user.ID
+	}
+	for _, h := range started {
+		var err error
+		if h.lim.limit == ipLockAfter {
+			err = record(tx, now, w, tenant, ActLock, "address", 0, &change{Extra: map[string]any{"ip": ip, "until": h.until}})
+		} else {
+			err = record(tx, now, w, tenant, ActLock, ResUser, uid, &change{Extra: map[string]any{"email": store.Fold(email), "until": h.until}})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Session stages.
 const (
-	stageTOTP  = "totp"
-	stageEnrol = "enrol"
+	stageTOTP     = "totp"
+	stageEnrol    = "enrol"
+	stagePassword = "password" // must choose a new password first
 )
-
-// failSignIn counts a failed attempt against the account and the address,
-// in one write transaction with its audit event (and the lock's, if this
-// failure started one).
-func (s *Service) failSignIn(ctx context.Context, email string, user *store.User, reason string) error {
-	c := callerFrom(ctx)
-	err := s.write(func(tx *store.Tx) error {
-		now := s.clock()
-		w := who{email: store.Fold(email), ip: c.IP}
-		var tenant, uid uint64
-		if user != nil {
-			w, tenant, uid = userWho(user, c.IP), user.TenantID, user.ID
-		}
-		locked, until, err := countFailure(tx, store.AccountKey(email), lockAfter, now)
-		if err != nil {
-			return err
-		}
-		ipLocked, ipUntil, err := countFailure(tx, store.IPKey(c.IP), ipLockAfter, now)
-		if err != nil {
-			return err
-		}
-		if err := record(tx, now, w, tenant, ActSignInFailed, ResUser, uid, &change{Extra: map[string]any{"reason": reason}}); err != nil {
-			return err
-		}
-		if locked {
-			if err := record(tx, now, w, tenant, ActLock, ResUser, uid, &change{Extra: map[string]any{"email": store.Fold(email), "until": until}}); err != nil {
-				return err
-			}
-		}
-		if ipLocked {
-			return record(tx, now, w, tenant, ActLock, "address", 0, &change{Extra: map[string]any{"ip": c.IP, "until": ipUntil}})
-		}
-		return nil
-	})
-	return s.internal("record failed sign-in", err)
-}
 
 // startSession stores a new session for u, records the sign-in and the
 // last-login time, and returns the signed-in actor.
@@ -213,11 +254,35 @@ func startSession(tx *store.Tx, u *store.User, token string, c Caller, now time.
 	if err := tx.UpdateUser(u); err != nil {
 		return actor{}, err
 	}
-	if err := clearFailures(tx, store.AccountKey(u.Email)); err != nil {
-		return actor{}, err
-	}
 	a := actor{session: *sess, user: *u, tenant: *t, ip: c.IP}
 	return a, record(tx, now, a.who(), tenantID, ActSignIn, ResSession, u.ID, &change{Extra: map[string]any{"method": method}})
+}
+
+// signedIn starts u's session after a successful sign-in, held at the
+// step policy asks of u first (choose a new password, set up 2FA), if any.
+func (s *Service) signedIn(tx *store.Tx, u *store.User, token string, c Caller, now time.Time, method string) (actor, error) {
+	stage, err := s.heldStage(tx, u)
+	if err != nil {
+		return actor{}, err
+	}
+	return startSession(tx, u, token, c, now, stage, method)
+}
+
+// heldStage is the step a signing-in user must take before anything else:
+// choose a new password (an administrator set a temporary one), or set up
+// 2FA (policy requires it for their role); "" when none.
+func (s *Service) heldStage(tx *store.Tx, u *store.User) (string, error) {
+	if u.MustChangePassword {
+		return stagePassword, nil
+	}
+	return s.enrolStage(tx, u)
+}
+
+// sessionExpired reports whether a session is past its idle or absolute
+// lifetime, or a sign-in waiting for its code has waited too long.
+func sessionExpired(sess *store.Session, now time.Time) bool {
+	return now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionAbsolute ||
+		sess.Stage == stageTOTP && now.Sub(sess.CreatedAt) > pendingTOTPFor
 }
 
 // landingTenant is the tenant a sign-in lands in: the user's default if
@@ -235,30 +300,29 @@ func landingTenant(tx *store.Tx, u *store.User) (uint64, error) {
 	return u.TenantID, nil
 }
 
-// SignOut ends the caller's session. Signing out twice is not an error.
+// SignOut ends the caller's session, at whatever step it is. Signing out
+// twice is not an error.
 func (s *Service) SignOut(ctx context.Context) error {
-	a, err := s.resolveAny(ctx)
-	if err != nil {
-		return nil
-	}
-	err = s.write(func(tx *store.Tx) error {
+	err := s.update(ctx, anyStage, func(tx *store.Tx, a *actor) error {
 		if err := tx.DeleteSession(a.session.ID); err != nil {
 			return err
 		}
 		return record(tx, s.clock(), a.who(), a.tenant.ID, ActSignOut, ResSession, a.user.ID, nil)
 	})
+	if ErrorCode(err) == Unauthenticated {
+		return nil
+	}
 	return s.internal("sign out", err)
 }
 
-// Me returns the signed-in user. It also answers while policy requires the
-// user to enrol in 2FA, so the page can send them there.
+// Me returns the signed-in user. It also answers while the user must first
+// choose a new password or set up 2FA, so the page can send them there.
 func (s *Service) Me(ctx context.Context) (Me, error) {
-	a, err := s.resolveEnrolling(ctx)
-	if err != nil {
-		return Me{}, err
-	}
 	var me Me
-	err = s.db.View(func(tx *store.Tx) (err error) { me, err = s.viewMe(tx, a); return })
+	err := s.view(ctx, holding(stageEnrol, stagePassword), func(tx *store.Tx, a *actor) (err error) {
+		me, err = s.viewMe(tx, a)
+		return err
+	})
 	return me, s.internal("me", err)
 }
 

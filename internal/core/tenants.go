@@ -35,22 +35,6 @@ func (s *Service) platformAdmin(tx *store.Tx, a *actor) (bool, error) {
 	return t.AdminTenancy, nil
 }
 
-// requirePlatform resolves the caller and requires platform administration.
-func (s *Service) requirePlatform(ctx context.Context) (*actor, error) {
-	a, err := s.require(ctx, auth.ManageSettings)
-	if err != nil {
-		return nil, err
-	}
-	var ok bool
-	if err := s.db.View(func(tx *store.Tx) (err error) { ok, err = s.platformAdmin(tx, a); return }); err != nil {
-		return nil, s.internal("platform check", err)
-	}
-	if !ok {
-		return nil, &Error{Code: Forbidden, Message: "Only administrators of the admin tenancy can do this."}
-	}
-	return a, nil
-}
-
 func multiTenant(tx *store.Tx) (bool, error) {
 	g, _, err := readSettings(tx)
 	return g.MultiTenant, err
@@ -65,11 +49,9 @@ type TenantRow struct {
 
 // ListTenants lists every tenant (platform admins).
 func (s *Service) ListTenants(ctx context.Context) ([]TenantRow, error) {
-	if _, err := s.requirePlatform(ctx); err != nil {
-		return nil, err
-	}
 	out := []TenantRow{}
-	err := s.db.View(func(tx *store.Tx) error {
+	err := s.view(ctx, platformGate, func(tx *store.Tx, _ *actor) error {
+		out = []TenantRow{}
 		ts, err := tx.Tenants()
 		if err != nil {
 			return err
@@ -103,15 +85,12 @@ var errMultiTenantOff = &Error{Code: Conflict, Message: "Multi-tenant is off. Tu
 // CreateTenant creates a tenant and, in the same transaction, gives every
 // active user of the admin tenancy a shadow membership in it.
 func (s *Service) CreateTenant(ctx context.Context, name string) (TenantView, error) {
-	a, err := s.requirePlatform(ctx)
+	name, err := cleanName("name", name)
 	if err != nil {
 		return TenantView{}, err
 	}
-	if name, err = cleanName("name", name); err != nil {
-		return TenantView{}, err
-	}
 	var out TenantView
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, platformGate, func(tx *store.Tx, a *actor) error {
 		if on, err := multiTenant(tx); err != nil {
 			return err
 		} else if !on {
@@ -223,16 +202,12 @@ type RenameTenantInput struct {
 
 // RenameTenant renames a tenant (platform admins).
 func (s *Service) RenameTenant(ctx context.Context, in RenameTenantInput) (TenantView, error) {
-	a, err := s.requirePlatform(ctx)
-	if err != nil {
-		return TenantView{}, err
-	}
 	name, err := cleanName("name", in.Name)
 	if err != nil {
 		return TenantView{}, err
 	}
 	var out TenantView
-	err = s.write(func(tx *store.Tx) error {
+	err = s.update(ctx, platformGate, func(tx *store.Tx, a *actor) error {
 		t, err := tx.Tenant(in.ID)
 		if err != nil {
 			return err
@@ -289,11 +264,8 @@ var errNotMember = &Error{Code: NotFound, Message: "You are not a member of that
 
 // SwitchTenant moves the caller's session into another of their tenants.
 func (s *Service) SwitchTenant(ctx context.Context, tenantID uint64) (Me, error) {
-	a, err := s.require(ctx, auth.OwnProfile)
-	if err != nil {
-		return Me{}, err
-	}
-	err = s.write(func(tx *store.Tx) error {
+	var me Me
+	err := s.update(ctx, needs(auth.OwnProfile), func(tx *store.Tx, a *actor) error {
 		if on, err := multiTenant(tx); err != nil {
 			return err
 		} else if !on && tenantID != a.tenant.ID {
@@ -303,33 +275,28 @@ func (s *Service) SwitchTenant(ctx context.Context, tenantID uint64) (Me, error)
 		if err != nil {
 			return err
 		}
-		if m == nil {
+		t, err := tx.Tenant(tenantID)
+		if err != nil {
+			return err
+		}
+		if m == nil || t == nil {
 			return errNotMember
 		}
-		t, err := tx.Tenant(tenantID)
-		if err != nil || t == nil {
-			return err
+		if tenantID != a.tenant.ID {
+			from := a.tenant
+			a.session.TenantID, a.tenant = tenantID, *t
+			if err := tx.PutSession(&a.session); err != nil {
+				return err
+			}
+			if err := record(tx, a.now, a.who(), tenantID, ActSwitch, ResTenant, tenantID,
+				&change{Before: map[string]any{"tenant": from.Name}, After: map[string]any{"tenant": t.Name, "shadow": m.Shadow}}); err != nil {
+				return err
+			}
 		}
-		if tenantID == a.tenant.ID {
-			return nil
-		}
-		sess, err := tx.Session(a.session.ID)
-		if err != nil || sess == nil {
-			return err
-		}
-		from := a.tenant
-		sess.TenantID = tenantID
-		if err := tx.PutSession(sess); err != nil {
-			return err
-		}
-		a.session, a.tenant = *sess, *t
-		return record(tx, s.clock(), a.who(), tenantID, ActSwitch, ResTenant, tenantID,
-			&change{Before: map[string]any{"tenant": from.Name}, After: map[string]any{"tenant": t.Name, "shadow": m.Shadow}})
+		me, err = s.viewMe(tx, a)
+		return err
 	})
-	if err != nil {
-		return Me{}, s.internal("switch tenant", err)
-	}
-	return s.Me(ctx)
+	return me, s.internal("switch tenant", err)
 }
 
 // UserMembership is one row of the SUPER_ADMIN's memberships panel.
@@ -344,13 +311,9 @@ type UserMembership struct {
 // GetUserMemberships lists every tenant and the user's place in it
 // (SUPER_ADMIN only).
 func (s *Service) GetUserMemberships(ctx context.Context, userID uint64) ([]UserMembership, error) {
-	a, err := s.require(ctx, auth.CrossTenant)
-	if err != nil {
-		return nil, err
-	}
 	var out []UserMembership
-	err = s.db.View(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, userID)
+	err := s.view(ctx, needs(auth.CrossTenant), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, userID, toRead)
 		if err != nil {
 			return err
 		}
@@ -393,13 +356,12 @@ type SetMembershipsInput struct {
 }
 
 // SetUserMemberships applies the memberships panel (SUPER_ADMIN only).
-// Newly ticked tenants become listed memberships; unticked ones are left;
-// the user's own organisation stays.
+// Newly ticked tenants become listed memberships, ticked ones stay as they
+// are (a shadow membership stays shadow), and unticked ones are removed;
+// the user's own organisation cannot be unticked. The full change is
+// recorded in the admin tenancy's log; each customer tenant that gained or
+// lost the user gets an event naming only itself.
 func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput) ([]UserMembership, error) {
-	a, err := s.require(ctx, auth.CrossTenant)
-	if err != nil {
-		return nil, err
-	}
 	if len(in.TenantIDs) == 0 {
 		return nil, fieldError("tenantIds", "Tick at least one tenant.")
 	}
@@ -414,20 +376,24 @@ func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput
 		return nil, fieldError("defaultTenantId", "The default tenant must be one of the ticked tenants.")
 	}
 	var out []UserMembership
-	err = s.write(func(tx *store.Tx) error {
-		u, err := tenantUser(tx, a, in.UserID)
+	err := s.update(ctx, needs(auth.CrossTenant), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, in.UserID, toChange)
 		if err != nil {
 			return err
 		}
 		if !want[u.TenantID] {
-			home, _ := tx.Tenant(u.TenantID)
+			home, err := tx.Tenant(u.TenantID)
+			if err != nil {
+				return err
+			}
 			return fieldError("tenantIds", "%s is this user's own organisation and cannot be removed.", nameOf(home))
 		}
 		before, err := userMemberships(tx, u)
 		if err != nil {
 			return err
 		}
-		now := s.clock()
+		now := a.now
+		var added, removed []store.Tenant
 		for id := range want {
 			t, err := tx.Tenant(id)
 			if err != nil {
@@ -442,6 +408,7 @@ func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput
 				if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: id, CreatedAt: now}); err != nil {
 					return err
 				}
+				added = append(added, *t)
 			}
 		}
 		for _, b := range before {
@@ -449,6 +416,7 @@ func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput
 				if err := tx.DeleteMembership(u.ID, b.ID); err != nil {
 					return err
 				}
+				removed = append(removed, store.Tenant{ID: b.ID, Name: b.Name, AdminTenancy: b.AdminTenancy})
 			}
 		}
 		u.DefaultTenantID, u.UpdatedAt = in.DefaultTenantID, now
@@ -458,7 +426,28 @@ func (s *Service) SetUserMemberships(ctx context.Context, in SetMembershipsInput
 		if out, err = userMemberships(tx, u); err != nil {
 			return err
 		}
-		return record(tx, now, a.who(), a.tenant.ID, ActMemberships, ResUser, u.ID, &change{Before: summarise(before), After: summarise(out)})
+		admin, err := adminTenancy(tx)
+		if err != nil {
+			return err
+		}
+		if err := record(tx, now, a.who(), admin.ID, ActMemberships, ResUser, u.ID, &change{Before: summarise(before), After: summarise(out)}); err != nil {
+			return err
+		}
+		for _, list := range []struct {
+			ts     []store.Tenant
+			member bool
+		}{{added, true}, {removed, false}} {
+			for _, t := range list.ts {
+				if t.AdminTenancy {
+					continue
+				}
+				if err := record(tx, now, a.who(), t.ID, ActMemberships, ResUser, u.ID, &change{Before: map[string]any{"member": !list.member},
+					After: map[string]any{"member": list.member}, Extra: map[string]any{"user": u.Email}}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	return out, s.internal("set memberships", err)
 }

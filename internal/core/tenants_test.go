@@ -326,12 +326,12 @@ func TestTenantIsolation(t *testing.T) {
 func TestTheLANCanBeTurnedOffInSettings(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.setup()
-	if !e.svc.LANEnabled() {
-		t.Fatal("the LAN is off by default")
+	if on, err := e.svc.LANEnabled(); !on || err != nil {
+		t.Fatalf("the LAN is off by default: %v", err)
 	}
 	off := false
 	got, err := e.svc.UpdateSettings(ctx, SettingsInput{LANEnabled: &off})
-	if err != nil || got.LANEnabled || e.svc.LANEnabled() {
+	if on, lerr := e.svc.LANEnabled(); err != nil || lerr != nil || got.LANEnabled || on {
 		t.Fatalf("turning the LAN off: %+v %v", got.LANEnabled, err)
 	}
 }

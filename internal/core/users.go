@@ -49,11 +49,7 @@ const maxSearchChars = 200
 
 // ListUsers returns a page of the current tenant's users.
 func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
-	a, err := s.require(ctx, auth.ManageUsers)
-	if err != nil {
-		return UserPage{}, err
-	}
-	q := store.DirectoryQuery{TenantID: a.tenant.ID, Search: in.Search, Desc: in.Desc, Limit: in.Limit}
+	q := store.DirectoryQuery{Search: in.Search, Desc: in.Desc, Limit: in.Limit}
 	if utf8.RuneCountInString(in.Search) > maxSearchChars {
 		return UserPage{}, fieldError("search", "Search for at most %d characters.", maxSearchChars)
 	}
@@ -86,6 +82,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if in.After != "" && in.Before != "" {
 		return UserPage{}, fieldError("cursor", "Give either a next or a previous page, not both.")
 	}
+	var err error
 	if q.After, err = decodeCursor(in.After); err != nil {
 		return UserPage{}, err
 	}
@@ -94,7 +91,8 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	}
 	var page store.DirectoryPage
 	var locks []*time.Time
-	err = s.db.View(func(tx *store.Tx) (err error) {
+	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
+		q.TenantID = a.tenant.ID
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
 			if !a.can(auth.CrossTenant) {
 				return errNotMember
@@ -109,7 +107,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		if page, err = tx.Directory(q); err != nil {
 			return err
 		}
-		now := s.clock()
+		now := a.now
 		locks = make([]*time.Time, len(page.Rows))
 		for i, r := range page.Rows {
 			if locks[i], err = accountLock(tx, r.Email, now); err != nil {

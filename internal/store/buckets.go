@@ -18,12 +18,12 @@ var (
 	bucketSettings    = []byte("settings_v1")      // setting name → JSON
 	bucketAuditV1     = []byte("audit_v1")         // (layout 1–3) unix nanos | sequence → Event JSON
 
-	bucketInvites      = []byte("invitations_v1")    // invitation id → Invitation JSON
-	bucketInviteToken  = []byte("invite_token_v1")   // sha256(token) → invitation id
-	bucketInviteEmail  = []byte("invite_email_v1")   // lower(email) → id of its pending invitation
-	bucketTenantInvite = []byte("tenant_invites_v1") // tenant id | invitation id → empty
-	bucketOutbox       = []byte("outbox_v1")         // message id → Message JSON
-	bucketOutboxDue    = []byte("outbox_due_v1")     // message id → empty, while queued
+	bucketInvites        = []byte("invitations_v1")    // invitation id → Invitation JSON
+	bucketInviteToken    = []byte("invite_token_v1")   // sha256(token) → invitation id
+	bucketInviteEmailV1  = []byte("invite_email_v1")   // (layout 2–4) lower(email) → id of its pending invitation
+	bucketTenantInviteV1 = []byte("tenant_invites_v1") // (layout 2–4) tenant id | invitation id → empty
+	bucketOutbox         = []byte("outbox_v1")         // message id → Message JSON
+	bucketOutboxDue      = []byte("outbox_due_v1")     // message id → empty, while queued
 
 	bucketThrottle = []byte("throttle_v1") // "acct:"+lower(email) or "ip:"+address → Throttle JSON
 
@@ -37,6 +37,11 @@ var (
 	bucketAuditHours  = []byte("audit_hours_v1")  // tenant | hour → counters JSON
 	bucketAuditLast   = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
 	bucketAuditActive = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
+
+	// Invitations by tenant (layout 5): pending ones apart, so each tenant
+	// has its own pending invitation per address and lists them first.
+	bucketInvitePending = []byte("invite_pending_v1") // tenant | lower(email) → id of the tenant's newest pending invitation to it
+	bucketTenantInvite  = []byte("tenant_invites_v2") // tenant | open (0 pending, 1 finished) | invitation id → empty
 )
 
 // The buckets each migration added.
@@ -46,20 +51,33 @@ var (
 		bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
 		bucketSessions, bucketUserSess, bucketSettings, bucketAuditV1,
 	}
-	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmail, bucketTenantInvite, bucketOutbox, bucketOutboxDue}
+	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmailV1, bucketTenantInviteV1, bucketOutbox, bucketOutboxDue}
 	layout3 = [][]byte{bucketThrottle}
 	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
+	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(append(append(append(append([][]byte{}, layout1...), layout2...), layout3...), layout4...), bucketAuditV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
 
-func without(list [][]byte, drop []byte) [][]byte {
+func concat(lists ...[][]byte) [][]byte {
+	var out [][]byte
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func without(list [][]byte, drop ...[]byte) [][]byte {
 	out := list[:0]
+next:
 	for _, b := range list {
-		if string(b) != string(drop) {
-			out = append(out, b)
+		for _, d := range drop {
+			if string(b) == string(d) {
+				continue next
+			}
 		}
+		out = append(out, b)
 	}
 	return out
 }

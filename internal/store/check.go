@@ -119,19 +119,22 @@ func (t *Tx) checkIndexes() []error {
 		if readU64(t.b(bucketInviteToken).Get(inv.TokenHash)) != inv.ID {
 			bad("invitation %d: token index does not point to it", inv.ID)
 		}
-		if t.b(bucketTenantInvite).Get(join(u64(inv.TenantID), k)) == nil {
+		if t.b(bucketTenantInvite).Get(listKey(&inv)) == nil {
 			bad("invitation %d is not listed under its tenant", inv.ID)
 		}
-		// The e-mail index holds the newest pending invitation of an address;
-		// an older, expired one it replaced stays pending but unindexed.
-		indexed := readU64(t.b(bucketInviteEmail).Get([]byte(Fold(inv.Email))))
+		// The pending index holds a tenant's newest pending invitation to an
+		// address; an older, expired one it replaced stays pending but
+		// unindexed.
+		indexed := readU64(t.b(bucketInvitePending).Get(pendingKey(inv.TenantID, inv.Email)))
 		if indexed == inv.ID && inv.State != InvitePending || inv.State == InvitePending && indexed < inv.ID {
 			bad("invitation %d (%s): e-mail index points to %d", inv.ID, inv.State, indexed)
 		}
 		return nil
 	})
-	if a, b := t.b(bucketInvites).Stats().KeyN, t.b(bucketInviteToken).Stats().KeyN; a != b {
-		bad("%d invitations but %d token index entries", a, b)
+	for _, idx := range [][]byte{bucketInviteToken, bucketTenantInvite} {
+		if a, b := t.b(bucketInvites).Stats().KeyN, t.b(idx).Stats().KeyN; a != b {
+			bad("%d invitations but %d entries in %s", a, b, idx)
+		}
 	}
 	_ = t.b(bucketOutbox).ForEach(func(k, v []byte) error {
 		var m Message

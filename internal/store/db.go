@@ -26,6 +26,7 @@ type DB struct {
 	bolt     *bolt.DB
 	path     string
 	auditKey []byte // keys the audit hash chain; set by SetAuditKey
+	rerun    bool
 }
 
 // Options tune Open; the zero value is right for production.
@@ -33,6 +34,11 @@ type Options struct {
 	// LockTimeout is how long to wait for another process to let go of the
 	// file before giving up with ErrLocked. Default 1 s.
 	LockTimeout time.Duration
+	// RerunWrites makes every Update and Batch run its closure twice: once
+	// in a transaction that is rolled back, then for real. bbolt's Batch
+	// may re-run a closure when another one of the batch fails; tests turn
+	// this on so that a closure that is not safe to re-run fails them.
+	RerunWrites bool
 }
 
 // Open opens (creating if needed) the database in dir and migrates it to the
@@ -76,7 +82,7 @@ func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 		b.Close()
 		return nil, err
 	}
-	return &DB{bolt: b, path: path}, nil
+	return &DB{bolt: b, path: path, rerun: opt.RerunWrites}, nil
 }
 
 // Path is the database file's path.
@@ -88,7 +94,18 @@ func (db *DB) Close() error { return db.bolt.Close() }
 // Update runs fn in one write transaction; it commits (with fsync) only if
 // fn returns nil.
 func (db *DB) Update(fn func(tx *Tx) error) error {
+	db.rehearse(fn)
 	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
+}
+
+var errRehearsal = errors.New("rehearsal: rolled back")
+
+// rehearse runs fn once in a transaction that is always rolled back, when
+// RerunWrites is on.
+func (db *DB) rehearse(fn func(tx *Tx) error) {
+	if db.rerun {
+		_ = db.bolt.Update(func(btx *bolt.Tx) error { fn(db.tx(btx)); return errRehearsal })
+	}
 }
 
 func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey} }
@@ -97,6 +114,7 @@ func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey} 
 // their transactions into one commit. fn may run more than once, so it must
 // not have effects outside the transaction.
 func (db *DB) Batch(fn func(tx *Tx) error) error {
+	db.rehearse(fn)
 	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
 }
 

@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"gatehouse/internal/auth"
 )
@@ -62,20 +65,36 @@ func (t *Tx) InvitationByToken(hash []byte) (*Invitation, error) {
 	return t.Invitation(readU64(id))
 }
 
-// PendingInvitationFor returns the pending invitation to email, or nil.
-func (t *Tx) PendingInvitationFor(email string) (*Invitation, error) {
-	id := t.b(bucketInviteEmail).Get([]byte(Fold(email)))
+// PendingInvitation returns tenant's newest pending invitation to email
+// (it may have expired), or nil. Each tenant has its own.
+func (t *Tx) PendingInvitation(tenantID uint64, email string) (*Invitation, error) {
+	id := t.b(bucketInvitePending).Get(pendingKey(tenantID, email))
 	if id == nil {
 		return nil, nil
 	}
 	return t.Invitation(readU64(id))
 }
 
+func pendingKey(tenantID uint64, email string) []byte {
+	return join(u64(tenantID), []byte(Fold(email)))
+}
+
+// listKey places an invitation in its tenant's list: pending ones apart,
+// so they come first.
+func listKey(v *Invitation) []byte {
+	open := byte(1)
+	if v.State == InvitePending {
+		open = 0
+	}
+	return join(u64(v.TenantID), []byte{open}, u64(v.ID))
+}
+
 // CreateInvitation stores a new pending invitation. now decides whether an
-// older pending invitation to the same address has expired and may be
-// replaced; a live one makes this fail with ErrInvitePending.
+// older pending invitation of the same tenant to the same address has
+// expired and may be replaced; a live one makes this fail with
+// ErrInvitePending. Other tenants' invitations do not matter.
 func (t *Tx) CreateInvitation(v *Invitation, now time.Time) error {
-	if old, err := t.PendingInvitationFor(v.Email); err != nil {
+	if old, err := t.PendingInvitation(v.TenantID, v.Email); err != nil {
 		return err
 	} else if old != nil && old.State == InvitePending && now.Before(old.ExpiresAt) {
 		return ErrInvitePending
@@ -85,59 +104,157 @@ func (t *Tx) CreateInvitation(v *Invitation, now time.Time) error {
 		return err
 	}
 	v.ID = id
-	if err := t.b(bucketTenantInvite).Put(join(u64(v.TenantID), u64(id)), []byte{}); err != nil {
-		return err
-	}
 	return t.PutInvitation(v)
 }
 
 // PutInvitation stores an invitation and keeps its indexes: the token index
-// points at it, and the e-mail index holds it while it is pending.
+// points at it, its tenant lists it (pending or finished), and the pending
+// index holds it while it is pending.
 func (t *Tx) PutInvitation(v *Invitation) error {
 	old, err := t.Invitation(v.ID)
 	if err != nil {
 		return err
 	}
-	if old != nil && !bytes.Equal(old.TokenHash, v.TokenHash) {
-		if err := t.b(bucketInviteToken).Delete(old.TokenHash); err != nil {
+	if old != nil {
+		if !bytes.Equal(old.TokenHash, v.TokenHash) {
+			if err := t.b(bucketInviteToken).Delete(old.TokenHash); err != nil {
+				return err
+			}
+		}
+		if err := t.b(bucketTenantInvite).Delete(listKey(old)); err != nil {
 			return err
 		}
 	}
 	if err := t.b(bucketInviteToken).Put(v.TokenHash, u64(v.ID)); err != nil {
 		return err
 	}
-	key := []byte(Fold(v.Email))
+	if err := t.b(bucketTenantInvite).Put(listKey(v), []byte{}); err != nil {
+		return err
+	}
+	key := pendingKey(v.TenantID, v.Email)
 	if v.State == InvitePending {
-		if err := t.b(bucketInviteEmail).Put(key, u64(v.ID)); err != nil {
+		if err := t.b(bucketInvitePending).Put(key, u64(v.ID)); err != nil {
 			return err
 		}
-	} else if readU64(t.b(bucketInviteEmail).Get(key)) == v.ID {
-		if err := t.b(bucketInviteEmail).Delete(key); err != nil {
+	} else if readU64(t.b(bucketInvitePending).Get(key)) == v.ID {
+		if err := t.b(bucketInvitePending).Delete(key); err != nil {
 			return err
 		}
 	}
 	return putJSON(t.b(bucketInvites), u64(v.ID), v)
 }
 
-// TenantInvitations lists a tenant's invitations, newest first, up to limit.
-func (t *Tx) TenantInvitations(tenantID uint64, limit int) ([]Invitation, error) {
-	prefix := u64(tenantID)
+// InvitationQuery pages a tenant's invitations: pending ones (expired
+// included) first, then finished ones, each newest first.
+type InvitationQuery struct {
+	TenantID    uint64
+	PendingOnly bool
+	After       []byte // the Next of the previous page
+	Limit       int
+}
+
+// InvitationPage is one page of invitations.
+type InvitationPage struct {
+	Invitations []Invitation
+	Next        []byte // nil on the last page
+}
+
+// Invitations returns one page of a tenant's invitations.
+func (t *Tx) Invitations(q InvitationQuery) (InvitationPage, error) {
+	var page InvitationPage
+	phases := []byte{0, 1}
+	if q.PendingOnly {
+		phases = phases[:1]
+	}
 	c := t.b(bucketTenantInvite).Cursor()
-	var out []Invitation
-	k, _ := c.Seek(u64(tenantID + 1))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
-		v, err := t.Invitation(readU64(k[8:]))
-		if err != nil {
-			return nil, err
+	for _, phase := range phases {
+		prefix := join(u64(q.TenantID), []byte{phase})
+		if q.After != nil {
+			if len(q.After) != 17 || !bytes.Equal(q.After[:8], prefix[:8]) {
+				return page, ErrBadCursor
+			}
+			if q.After[8] > phase {
+				continue
+			}
 		}
-		if v != nil {
-			out = append(out, *v)
+		var k []byte
+		if q.After != nil && q.After[8] == phase {
+			c.Seek(q.After)
+			k, _ = c.Prev()
+		} else if k, _ = c.Seek(join(prefix, u64(^uint64(0)))); k == nil {
+			k, _ = c.Last()
+		} else if !bytes.Equal(k, join(prefix, u64(^uint64(0)))) {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+			if len(page.Invitations) == q.Limit {
+				page.Next = bytes.Clone(page.lastKey())
+				return page, nil
+			}
+			v, err := t.Invitation(readU64(k[9:]))
+			if err != nil {
+				return page, err
+			}
+			if v == nil {
+				return page, fmt.Errorf("invitation index %x points to no invitation", k)
+			}
+			page.Invitations = append(page.Invitations, *v)
 		}
 	}
-	return out, nil
+	return page, nil
+}
+
+func (p *InvitationPage) lastKey() []byte {
+	return listKey(&p.Invitations[len(p.Invitations)-1])
+}
+
+// CountPendingInvitations counts a tenant's pending invitations (expired
+// ones included).
+func (t *Tx) CountPendingInvitations(tenantID uint64) int {
+	prefix := join(u64(tenantID), []byte{0})
+	n := 0
+	c := t.b(bucketTenantInvite).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// migrateInvitationsV2 moves the invitation indexes to per-tenant ones.
+func migrateInvitationsV2(tx *bolt.Tx) error {
+	if err := createBuckets(layout5)(tx); err != nil {
+		return err
+	}
+	t := &Tx{tx: tx}
+	var all []Invitation
+	err := tx.Bucket(bucketInvites).ForEach(func(k, v []byte) error {
+		var inv Invitation
+		if err := unmarshal(k, v, &inv); err != nil {
+			return err
+		}
+		all = append(all, inv)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range all { // in id order, so the newest pending one is indexed
+		v := &all[i]
+		if err := t.b(bucketTenantInvite).Put(listKey(v), []byte{}); err != nil {
+			return err
+		}
+		if v.State == InvitePending {
+			if err := t.b(bucketInvitePending).Put(pendingKey(v.TenantID, v.Email), u64(v.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, old := range [][]byte{bucketInviteEmailV1, bucketTenantInviteV1} {
+		if tx.Bucket(old) != nil {
+			if err := tx.DeleteBucket(old); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func u64(v uint64) []byte {
@@ -59,4 +62,40 @@ func unmarshal(key, raw []byte, v any) error {
 		return fmt.Errorf("corrupt record %x: %w", key, err)
 	}
 	return nil
+}
+
+// sweep walks up to max entries of b after the key after, collects those
+// dead reports, and deletes them once the walk is over (bbolt forbids
+// writing under a live cursor). It returns the last key walked, or nil when
+// the bucket has no more.
+func sweep(b *bolt.Bucket, after []byte, max int, dead func(k, v []byte) (bool, error), del func(k []byte) error) ([]byte, int, error) {
+	c := b.Cursor()
+	k, v := c.First()
+	if after != nil {
+		if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	}
+	var doomed [][]byte
+	var last []byte
+	for n := 0; k != nil && n < max; k, v = c.Next() {
+		n++
+		last = bytes.Clone(k)
+		d, err := dead(k, v)
+		if err != nil {
+			return nil, 0, err
+		}
+		if d {
+			doomed = append(doomed, last)
+		}
+	}
+	if k == nil {
+		last = nil
+	}
+	for _, k := range doomed {
+		if err := del(k); err != nil {
+			return nil, 0, err
+		}
+	}
+	return last, len(doomed), nil
 }

@@ -20,6 +20,7 @@ var migrations = []migration{
 	{"add invitations and the mail outbox", createBuckets(layout2)},
 	{"add sign-in throttling", createBuckets(layout3)},
 	{"index the audit log and chain it", migrateAuditV2},
+	{"give each tenant its own pending invitations", migrateInvitationsV2},
 }
 
 func createBuckets(names [][]byte) func(tx *bolt.Tx) error {

@@ -85,3 +85,17 @@ func (t *Tx) DeleteUserSessions(userID uint64) (int, error) {
 	}
 	return len(ss), nil
 }
+
+// SweepSessions looks at up to max sessions after the key after (nil: from
+// the start), deletes those dead says are over, and returns the last key
+// looked at (nil when the bucket is done) and how many it deleted.
+func (t *Tx) SweepSessions(after []byte, max int, dead func(*Session) bool) ([]byte, int, error) {
+	return sweep(t.b(bucketSessions), after, max, func(k, v []byte) (bool, error) {
+		var s Session
+		if err := unmarshal(k, v, &s); err != nil {
+			return false, err
+		}
+		s.ID = k
+		return dead(&s), nil
+	}, t.DeleteSession)
+}

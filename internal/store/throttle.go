@@ -31,3 +31,16 @@ func (t *Tx) PutThrottle(key string, v Throttle) error {
 
 // DeleteThrottle clears the record for key.
 func (t *Tx) DeleteThrottle(key string) error { return t.b(bucketThrottle).Delete([]byte(key)) }
+
+// SweepThrottles looks at up to max records after the key after (nil: from
+// the start), deletes those dead says hold nothing, and returns the last key
+// looked at (nil when the bucket is done) and how many it deleted.
+func (t *Tx) SweepThrottles(after []byte, max int, dead func(Throttle) bool) ([]byte, int, error) {
+	return sweep(t.b(bucketThrottle), after, max, func(k, v []byte) (bool, error) {
+		var th Throttle
+		if err := unmarshal(k, v, &th); err != nil {
+			return false, err
+		}
+		return dead(th), nil
+	}, t.b(bucketThrottle).Delete)
+}

@@ -20,9 +20,12 @@ type User struct {
 	OfficeAddress   string    `json:"officeAddress,omitempty"`
 	Notes           string    `json:"notes,omitempty"`
 	MFAEnabled      bool      `json:"mfaEnabled"`
-	CreatedAt       time.Time `json:"createdAt"`
-	UpdatedAt       time.Time `json:"updatedAt"`
-	LastLoginAt     time.Time `json:"lastLoginAt"`
+	// MustChangePassword holds the user at the change-password step at
+	// their next sign-in (a temporary password, or Create now's default).
+	MustChangePassword bool      `json:"mustChangePassword,omitempty"`
+	CreatedAt          time.Time `json:"createdAt"`
+	UpdatedAt          time.Time `json:"updatedAt"`
+	LastLoginAt        time.Time `json:"lastLoginAt"`
 }
 
 // Credentials are a user's secrets, in their own bucket. TOTP secrets are
@@ -60,6 +63,23 @@ func (t *Tx) UserByEmail(email string) (*User, error) {
 
 // CountUsers returns the number of users.
 func (t *Tx) CountUsers() int { return t.b(bucketUsers).Stats().KeyN }
+
+var keySetUp = []byte("set_up")
+
+// SetUp reports whether first-run setup has been done: its mark in the
+// meta bucket, written in setup's own transaction (or, for databases set up
+// before the mark existed, any user). Both reads see this transaction's own
+// writes, unlike bucket statistics, so two setups cannot both find it undone.
+func (t *Tx) SetUp() bool {
+	if t.b(bucketMeta).Get(keySetUp) != nil {
+		return true
+	}
+	k, _ := t.b(bucketUsers).Cursor().First()
+	return k != nil
+}
+
+// MarkSetUp records that first-run setup is done.
+func (t *Tx) MarkSetUp() error { return t.b(bucketMeta).Put(keySetUp, []byte{1}) }
 
 // CreateUser stores a new user with its credentials, assigns its id and
 // indexes its e-mail. It fails with ErrEmailTaken if the e-mail is in use.

@@ -199,7 +199,7 @@ func statusOf(c core.Code) int {
 		return http.StatusBadRequest
 	case core.Unauthenticated:
 		return http.StatusUnauthorized
-	case core.Forbidden:
+	case core.Forbidden, core.MFARequired, core.PasswordChangeRequired:
 		return http.StatusForbidden
 	case core.NotFound:
 		return http.StatusNotFound

@@ -159,6 +159,14 @@ export interface InvitationInfo {
   inviterName: string
   inviterEmail: string
   expiresAt: string
+  /** The address already has a sign-in: accepting adds this tenant to it. */
+  hasAccount: boolean
+}
+
+export interface InvitationList {
+  invitations: InvitationView[]
+  next: string
+  pending: number
 }
 
 export interface CreateUserInput {
@@ -381,12 +389,12 @@ export const api = {
   deactivateUser: (id: number) => call<UserView>('DeactivateUser', id),
   reactivateUser: (id: number) => call<UserView>('ReactivateUser', id),
   inviteUser: (input: { email: string; role: string; tenantId?: number }) => call<InviteResult>('InviteUser', input),
-  listInvitations: (all: boolean) => call<InvitationView[]>('ListInvitations', { all }),
+  listInvitations: (all: boolean, after = '') => call<InvitationList>('ListInvitations', { all, after }),
   invitationLink: (id: number) => call<string>('InvitationLink', id),
   resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
   revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),
   invitationInfo: (token: string) => call<InvitationInfo>('InvitationInfo', token),
-  acceptInvitation: (input: { token: string; name: string; password: string }) => call<Me>('AcceptInvitation', input),
+  acceptInvitation: (input: { token: string; name: string; password: string }) => call<SignInResult>('AcceptInvitation', input),
   getSettings: () => call<Settings>('GetSettings'),
   updateSettings: (input: SettingsInput) => call<Settings>('UpdateSettings', input),
   sendTestEmail: (to: string) => call<{ sent: boolean; error: string }>('SendTestEmail', to),

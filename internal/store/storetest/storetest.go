@@ -9,11 +9,13 @@ import (
 	"gatehouse/internal/store"
 )
 
-// Open returns a fresh database in a temp folder. On cleanup it runs the
-// full consistency check and fails the test on any problem.
+// Open returns a fresh database in a temp folder. Every write closure runs
+// twice (the first time rolled back), as bbolt's Batch may run it, so a
+// closure with effects outside its transaction fails the test. On cleanup
+// it runs the full consistency check and fails the test on any problem.
 func Open(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond})
+	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond, RerunWrites: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

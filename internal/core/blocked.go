@@ -1,0 +1,213 @@
+package core
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"gatehouse/internal/store"
+)
+
+// ActSignInBlocked summarises the attempts refused during one lock.
+const ActSignInBlocked = "sign_in_blocked"
+
+// maxBlockedLocks caps the locks counted in memory at once; a flood over
+// more distinct keys than this is still refused, just not all counted.
+const maxBlockedLocks = 100_000
+
+// blockedAttempts counts, in memory, the attempts a lock refuses, so that a
+// flood against a locked account or address writes nothing at all: each
+// attempt costs a map increment, not a transaction. When the lock has
+// ended, one summary event per lock is written by the housekeeping loop.
+type blockedAttempts struct {
+	mu sync.Mutex
+	m  map[blockedKey]*blockedCount
+}
+
+type blockedKey struct {
+	key   string
+	until time.Time
+}
+
+type blockedCount struct {
+	n      int
+	first  time.Time
+	w      who
+	tenant uint64
+	userID uint64
+	what   string // "user" or "address"
+}
+
+// note counts one refused attempt during the lock of key that ends at until.
+func (b *blockedAttempts) note(key string, until, now time.Time, w who, tenant, userID uint64, what string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[blockedKey]*blockedCount{}
+	}
+	k := blockedKey{key, until}
+	c := b.m[k]
+	if c == nil {
+		if len(b.m) >= maxBlockedLocks {
+			return
+		}
+		c = &blockedCount{first: now, w: w, tenant: tenant, userID: userID, what: what}
+		b.m[k] = c
+	}
+	c.n++
+}
+
+// ended returns the counts of locks that ended by now, oldest first,
+// without removing them.
+func (b *blockedAttempts) ended(now time.Time) ([]blockedKey, []blockedCount) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var keys []blockedKey
+	for k := range b.m {
+		if !now.Before(k.until) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].until.Before(keys[j].until) })
+	counts := make([]blockedCount, len(keys))
+	for i, k := range keys {
+		counts[i] = *b.m[k]
+	}
+	return keys, counts
+}
+
+func (b *blockedAttempts) forget(keys []blockedKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, k := range keys {
+		delete(b.m, k)
+	}
+}
+
+// noteBlocked counts an attempt refused by a lock.
+func (s *Service) noteBlocked(hit *lockHit, email string, user *store.User, ip string) {
+	now := s.clock()
+	w, tenant, uid, what := who{email: store.Fold(email), ip: ip}, uint64(0), uint64(0), ResUser
+	if user != nil {
+		w, tenant, uid = userWho(user, ip), user.TenantID, user.ID
+	}
+	if hit.lim.limit == ipLockAfter {
+		what = "address"
+	}
+	s.blocked.note(hit.lim.key, hit.until, now, w, tenant, uid, what)
+}
+
+// flushBlocked writes one summary event for each lock that has ended, in
+// one transaction, and then forgets them.
+func (s *Service) flushBlocked() error {
+	keys, counts := s.blocked.ended(s.clock())
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.write(func(tx *store.Tx) error {
+		now := s.clock()
+		for i, k := range keys {
+			c := counts[i]
+			extra := map[string]any{"attempts": c.n, "from": c.first, "until": k.until}
+			if c.what == "address" {
+				extra["ip"] = c.w.ip
+			} else {
+				extra["email"] = c.w.email
+			}
+			if err := record(tx, now, c.w, c.tenant, ActSignInBlocked, c.what, c.userID, &change{Extra: extra}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.blocked.forget(keys)
+	return nil
+}
+
+// Housekeeping intervals: ended locks are summarised every few minutes;
+// spent throttle records and expired sessions are swept hourly.
+const (
+	flushEvery = 5 * time.Minute
+	sweepEvery = time.Hour
+	sweepBatch = 1000
+)
+
+// RunHousekeeping summarises ended locks and sweeps spent throttle records
+// and expired sessions until ctx ends.
+func (s *Service) RunHousekeeping(ctx context.Context) {
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	s.housekeep(false)
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.flushBlocked(); err != nil {
+				s.log.Error("summarise blocked sign-ins", "err", err)
+			}
+			return
+		case <-flush.C:
+			s.housekeep(false)
+		case <-sweep.C:
+			s.housekeep(true)
+		}
+	}
+}
+
+func (s *Service) housekeep(sweep bool) {
+	if err := s.flushBlocked(); err != nil {
+		s.log.Error("summarise blocked sign-ins", "err", err)
+	}
+	if !sweep {
+		return
+	}
+	if n, err := s.Sweep(); err != nil {
+		s.log.Error("sweep", "err", err)
+	} else if n > 0 {
+		s.log.Info("swept spent sign-in records and expired sessions", "count", n)
+	}
+}
+
+// Sweep deletes throttle records that no longer hold anything (no lock, no
+// failures in the window, no recent lock streak) and sessions past their
+// lifetime, scanning a batch per transaction. It returns how many it deleted.
+func (s *Service) Sweep() (int, error) {
+	total := 0
+	for _, sweep := range []func(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error){sweepThrottles, sweepSessions} {
+		var after []byte
+		for {
+			var next []byte
+			var n int
+			err := s.write(func(tx *store.Tx) (err error) {
+				next, n, err = sweep(tx, s.clock(), after)
+				return err
+			})
+			if err != nil {
+				return total, err
+			}
+			total += n
+			if next == nil {
+				break
+			}
+			after = next
+		}
+	}
+	return total, nil
+}
+
+func sweepThrottles(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error) {
+	return tx.SweepThrottles(after, sweepBatch, func(v store.Throttle) bool {
+		return !now.Before(v.LockedUntil) &&
+			(v.WindowStart.IsZero() || now.Sub(v.WindowStart) > lockWindow) &&
+			now.Sub(v.LastLockAt) > lockStreakGone
+	})
+}
+
+func sweepSessions(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error) {
+	return tx.SweepSessions(after, sweepBatch, func(sess *store.Session) bool { return sessionExpired(sess, now) })
+}
