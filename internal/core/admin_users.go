@@ -128,7 +128,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	return viewUser(&out), nil
 }
 
-var errGrantAbove = fieldError("role", "You cannot give someone a role above your own.")
+var errGrantAbove = fieldRefusal("role", "You cannot give someone a role above your own.")
 
 // addressFree refuses an address that already has an account. Within the
 // tenant the answer names the account (its admins see it anyway); an

@@ -41,6 +41,13 @@ func fieldError(field, format string, a ...any) *Error {
 	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, a...)}
 }
 
+// fieldRefusal is a permission refusal shown beside the input that asked
+// for too much (a role above the caller's, a tenant they are not in): the
+// form shows it like a field error, every transport treats it as Forbidden.
+func fieldRefusal(field, message string) *Error {
+	return &Error{Code: Forbidden, Field: field, Message: message}
+}
+
 var (
 	errSignedOut = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
 	errForbidden = &Error{Code: Forbidden, Message: "Your role does not allow this."}

@@ -109,7 +109,7 @@ func (s *Service) InviteUser(ctx context.Context, in InviteInput) (InviteResult,
 	var out InviteResult
 	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
 		if !a.user.Role.CanGrant(role) {
-			return fieldError("role", "You cannot invite someone with a role above your own.")
+			return fieldRefusal("role", "You cannot invite someone with a role above your own.")
 		}
 		tenantID, err := targetTenant(tx, a, in.TenantID)
 		if err != nil {
@@ -194,7 +194,7 @@ func targetTenant(tx *store.Tx, a *actor, requested uint64) (uint64, error) {
 	if requested == 0 || requested == a.tenant.ID {
 		return a.tenant.ID, nil
 	}
-	refuse := fieldError("tenantId", "Choose one of your own tenants.")
+	refuse := fieldRefusal("tenantId", "Choose one of your own tenants.")
 	if on, err := multiTenant(tx); err != nil {
 		return 0, err
 	} else if !on {

@@ -292,7 +292,7 @@ func TestTenantIsolation(t *testing.T) {
 			"InviteUser": second(e.svc.InviteUser(actor, InviteInput{Email: "y@beta.example", Role: "AGENT", TenantID: beta})),
 			"CreateUser": second(e.svc.CreateUser(actor, CreateUserInput{Email: "y@beta.example", Name: "Y", Role: "AGENT", Password: testPassword, TenantID: beta})),
 		} {
-			wantCode(t, string(role)+" "+name+" into Beta", err, Invalid, "tenantId")
+			wantCode(t, string(role)+" "+name+" into Beta", err, Forbidden, "tenantId")
 		}
 		_, err = e.svc.SwitchTenant(actor, beta)
 		_, errMissing = e.svc.SwitchTenant(actor, missing)

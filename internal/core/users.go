@@ -22,7 +22,8 @@ type ListUsersInput struct {
 	After  string `json:"after"`
 	Before string `json:"before"`
 	Limit  int    `json:"limit"` // 1–200, default 50
-	// TenantID lists another tenant (SUPER_ADMIN only); 0 is the current one.
+	// TenantID lists another tenant the caller is a member of (any tenant
+	// for SUPER_ADMIN); 0 is the current one.
 	TenantID uint64 `json:"tenantId"`
 }
 
@@ -95,7 +96,13 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		q.TenantID = a.tenant.ID
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
 			if !a.can(auth.CrossTenant) {
-				return errNotMember
+				// A member (admin-tenancy staff hold shadow memberships)
+				// could switch there and list; nobody else learns anything.
+				if m, err := tx.Membership(a.user.ID, in.TenantID); err != nil {
+					return err
+				} else if m == nil {
+					return errNotMember
+				}
 			}
 			if t, err := tx.Tenant(in.TenantID); err != nil {
 				return err
