@@ -262,12 +262,12 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 			switch last, err := lastActiveSuperAdmin(tx, u); {
 			case err != nil:
 				return err
+			case last: // first: it is the reason that matters, to yourself too
+				return errLastSuper
 			case u.ID == a.user.ID:
 				return errOwnRole
 			case !a.user.Role.CanGrant(role):
 				return errGrantAbove
-			case last:
-				return errLastSuper
 			}
 			u.Role = role
 		}
@@ -314,13 +314,13 @@ func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserVi
 			return nil
 		}
 		if !active {
-			if u.ID == a.user.ID {
-				return errOwnActive
-			}
 			if last, err := lastActiveSuperAdmin(tx, u); err != nil {
 				return err
 			} else if last {
 				return errLastSuper
+			}
+			if u.ID == a.user.ID {
+				return errOwnActive
 			}
 		}
 		now := s.clock()

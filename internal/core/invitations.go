@@ -401,9 +401,11 @@ func (s *Service) InvitationInfo(ctx context.Context, token string) (InvitationI
 		if info.State != "pending" {
 			return nil
 		}
-		if err := inviterStillMay(tx, inv); err != nil {
+		if err := inviterStillMay(tx, inv); err == errInviterGone {
 			info.State = "revoked"
 			return nil
+		} else if err != nil {
+			return err
 		}
 		u, err := tx.UserByEmail(inv.Email)
 		info.HasAccount = u != nil
@@ -564,6 +566,10 @@ func (s *Service) markAccepted(tx *store.Tx, inv *store.Invitation, u *store.Use
 // acceptJoin adds the invitation's tenant to an existing sign-in, after
 // checking its password exactly as a sign-in does (reserved, counted,
 // locked), and then signs in as SignIn would.
+func errJoinAbove(r auth.Role) error {
+	return &Error{Code: Forbidden, Message: "Your account's role (" + r.Label() + ") is above the role this invitation gives. Ask whoever invited you to invite you as " + r.Label() + ", or to invite another address."}
+}
+
 func (s *Service) acceptJoin(ctx context.Context, in AcceptInput) (SignInResult, string, error) {
 	if in.Password == "" {
 		return SignInResult{}, "", fieldError("password", "Enter the password you sign in to Gatehouse with.")
@@ -623,6 +629,11 @@ func (s *Service) acceptJoin(ctx context.Context, in AcceptInput) (SignInResult,
 		}
 		if u == nil || !u.Active || store.Fold(u.Email) != store.Fold(inv.Email) {
 			return errBadSignIn
+		}
+		// Roles are the account's, in every tenant it belongs to: joining
+		// must not bring one above what this tenant's inviter gave.
+		if u.Role.Rank() > inv.Role.Rank() {
+			return errJoinAbove(u.Role)
 		}
 		// The lock check comes first: a refused password changes nothing.
 		if h, err := peekLock(tx, lims, s.clock()); err != nil || h != nil {

@@ -147,13 +147,15 @@ func TestInviteValidation(t *testing.T) {
 		{"no role", InviteInput{Email: "a@kw.uk"}, "role"},
 		{"customer is not offered", InviteInput{Email: "a@kw.uk", Role: "CUSTOMER"}, "role"},
 		{"super admin is not offered", InviteInput{Email: "a@kw.uk", Role: "SUPER_ADMIN"}, "role"},
-		{"another tenant", InviteInput{Email: "a@kw.uk", Role: "AGENT", TenantID: 99}, "tenantId"},
 		{"1 MB e-mail", InviteInput{Email: strings.Repeat("a", 1<<20) + "@kw.uk", Role: "AGENT"}, "email"},
 	}
 	for _, c := range cases {
 		_, err := e.svc.InviteUser(ctx, c.in)
 		wantCode(t, c.name, err, Invalid, c.field)
 	}
+	// A tenant that does not exist is refused like one the caller is not in.
+	_, err := e.svc.InviteUser(ctx, InviteInput{Email: "a@kw.uk", Role: "AGENT", TenantID: 99})
+	wantCode(t, "another tenant", err, Forbidden, "tenantId")
 	if list, _ := e.invitations(ctx, ListInvitationsInput{All: true}); len(list) != 1 {
 		t.Fatalf("refused invitations were stored: %d", len(list))
 	}
@@ -304,16 +306,16 @@ func TestGuardrails(t *testing.T) {
 		err  error
 		code Code
 	}{
-		{"manager invites an admin", second(e.svc.InviteUser(mgrCtx, InviteInput{Email: "n@kw.uk", Role: "ADMIN"})), Invalid},
-		{"manager promotes to admin", second(e.svc.UpdateUser(mgrCtx, UpdateUserInput{ID: agent.ID, Role: role(auth.Admin)})), Invalid},
+		{"manager invites an admin", second(e.svc.InviteUser(mgrCtx, InviteInput{Email: "n@kw.uk", Role: "ADMIN"})), Forbidden},
+		{"manager promotes to admin", second(e.svc.UpdateUser(mgrCtx, UpdateUserInput{ID: agent.ID, Role: role(auth.Admin)})), Forbidden},
 		{"manager renames an admin", second(e.svc.UpdateUser(mgrCtx, UpdateUserInput{ID: admin.ID, Name: ptr("X")})), Forbidden},
 		{"manager deactivates an admin", second(e.svc.DeactivateUser(mgrCtx, admin.ID)), Forbidden},
-		{"admin makes a super admin", second(e.svc.UpdateUser(adminCtx, UpdateUserInput{ID: agent.ID, Role: role(auth.SuperAdmin)})), Invalid},
+		{"admin makes a super admin", second(e.svc.UpdateUser(adminCtx, UpdateUserInput{ID: agent.ID, Role: role(auth.SuperAdmin)})), Forbidden},
 		{"admin demotes the super admin", second(e.svc.UpdateUser(adminCtx, UpdateUserInput{ID: mitch, Role: role(auth.Agent)})), Forbidden},
 		{"own role", second(e.svc.UpdateUser(adminCtx, UpdateUserInput{ID: admin.ID, Role: role(auth.Agent)})), Forbidden},
 		{"deactivate yourself", second(e.svc.DeactivateUser(mgrCtx, mgr.ID)), Forbidden},
-		{"last super admin demotes himself", second(e.svc.UpdateUser(super, UpdateUserInput{ID: mitch, Role: role(auth.Admin)})), Forbidden},
-		{"last super admin deactivates himself", second(e.svc.DeactivateUser(super, mitch)), Forbidden},
+		{"last super admin demotes himself", second(e.svc.UpdateUser(super, UpdateUserInput{ID: mitch, Role: role(auth.Admin)})), Conflict},
+		{"last super admin deactivates himself", second(e.svc.DeactivateUser(super, mitch)), Conflict},
 		{"unknown user", second(e.svc.DeactivateUser(super, 999)), NotFound},
 	}
 	for _, c := range cases {

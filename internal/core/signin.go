@@ -158,7 +158,24 @@ func stepOf(stage string) string {
 func (s *Service) reserveAttempt(lims []limiter, email, ip string, read func(tx *store.Tx) (*store.User, error)) (*lockHit, error) {
 	var hit *lockHit
 	var user *store.User
-	err := s.write(func(tx *store.Tx) (err error) {
+	// A flood against a locked account or address is refused from a read
+	// transaction: it costs no write, no fsync and no event (the refusals
+	// are counted in memory and summarised once the lock ends).
+	err := s.db.View(func(tx *store.Tx) (err error) {
+		if user, err = read(tx); err != nil {
+			return err
+		}
+		hit, err = peekLock(tx, lims, s.clock())
+		return err
+	})
+	if err != nil {
+		return nil, s.internal("reserve attempt", err)
+	}
+	if hit != nil {
+		s.noteBlocked(hit, email, user, ip)
+		return hit, nil
+	}
+	err = s.write(func(tx *store.Tx) (err error) {
 		hit, user = nil, nil
 		if user, err = read(tx); err != nil {
 			return err

@@ -10,9 +10,8 @@ import (
 	"gatehouse/internal/store"
 )
 
-// benchUsers fills a tenant with n users in one transaction and returns a
-// context signed in as its SUPER_ADMIN.
-func benchUsers(b *testing.B, n int) (*Service, context.Context) {
+// benchDB opens a fresh database as the app does (fsync on, no rehearsals).
+func benchDB(b *testing.B) *store.DB {
 	b.Helper()
 	db, err := store.Open(b.TempDir(), store.Options{})
 	if err != nil {
@@ -22,14 +21,22 @@ func benchUsers(b *testing.B, n int) (*Service, context.Context) {
 	if err := db.SetAuditKey([]byte("bench")); err != nil {
 		b.Fatal(err)
 	}
-	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 4), Now: time.Now})
+	return db
+}
+
+// benchUsers fills a tenant with n users in one transaction and returns a
+// context signed in as its SUPER_ADMIN.
+func benchUsers(b *testing.B, n int) (*Service, context.Context) {
+	b.Helper()
+	db := benchDB(b)
+	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 4), Now: time.Now})
 	if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {
 		b.Fatal(err)
 	}
 	first := []string{"Emma", "Jamie", "Pat", "Alex", "Sam", "Chris", "Robin", "Jo", "Charlie", "Morgan"}
 	last := []string{"Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Walker"}
 	roles := []auth.Role{auth.Agent, auth.Agent, auth.Agent, auth.Manager, auth.Vendor, auth.Customer, auth.Admin}
-	err = db.Update(func(tx *store.Tx) error {
+	err := db.Update(func(tx *store.Tx) error {
 		for i := 0; i < n; i++ {
 			u := &store.User{Email: fmt.Sprintf("user%05d@client%d.example", i, i%40), Name: fmt.Sprintf("%s %s %d", first[i%10], last[(i/10)%10], i),
 				Role: roles[i%len(roles)], Active: i%9 != 0, TenantID: 1, LastLoginAt: time.Now().Add(-time.Duration(i) * time.Minute)}

@@ -118,6 +118,10 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 	return db.bolt.Batch(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
 }
 
+// Writes is how many pages write transactions have written to the file
+// since it was opened: what a flood costs the disk.
+func (db *DB) Writes() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite() }
+
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) error {
 	return db.bolt.View(func(btx *bolt.Tx) error { return fn(db.tx(btx)) })
