@@ -272,7 +272,10 @@ func (a *App) SaveAuditExport(f core.AuditFilter, format string) (ExportResult, 
 		return ExportResult{}, err
 	}
 	path, err := a.saveFile("gatehouse-audit." + format)
-	if err != nil || path == "" {
+	if err != nil {
+		return ExportResult{}, &core.Error{Code: core.Conflict, Message: "The save dialog could not open: " + err.Error()}
+	}
+	if path == "" {
 		return ExportResult{Cancelled: true}, nil
 	}
 	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)

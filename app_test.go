@@ -25,7 +25,7 @@ var testCode string
 
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 4)})
+	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(4, 4)})
 	testCode = svc.SetupCode()
 	h, err := web.New(web.Config{
 		NewApp:   func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) },
@@ -57,7 +57,7 @@ func boundMethods() []string {
 }
 
 func TestEveryBoundMethodHasOneRoute(t *testing.T) {
-	svc := core.New(core.Config{DB: storetest.Open(t)})
+	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t)})
 	h, err := web.New(web.Config{NewApp: func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) }})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 		t.Fatalf("over the LAN: %d %v", res.StatusCode, body)
 	}
 	// In the window, the chosen file receives the export.
-	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 1)})
+	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(4, 1)})
 	svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "m@kw.uk", Name: "M", Password: "password123"})
 	app := newApp(svc, &memorySession{}, "desktop", "test")
 	if _, err := app.SignIn(core.SignInInput{Email: "m@kw.uk", Password: "password123"}); err != nil {

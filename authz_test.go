@@ -224,8 +224,9 @@ func (nullMailer) Send(context.Context, mail.Config, mail.Message) error { retur
 
 var matrixKey = []byte("matrix audit chain key")
 
-func matrixSealer(t testing.TB) *auth.Sealer {
-	s, err := auth.NewSealer(auth.HashToken("matrix sealing key"))
+// testSealer seals with a fixed key, as a data folder's key file would.
+func testSealer(t testing.TB) *auth.Sealer {
+	s, err := auth.NewSealer(auth.HashToken("test sealing key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func buildMatrixWorld(t *testing.T) *matrixWorld {
 	db := openMatrixDB(t, dir)
 	defer db.Close()
 	hasher := auth.NewHasher(4, 2)
-	svc := core.New(core.Config{DB: db, Sealer: matrixSealer(t), Hasher: hasher, Mailer: nullMailer{}, BackupDir: t.TempDir()})
+	svc := core.New(core.Config{DB: db, Sealer: testSealer(t), Hasher: hasher, Mailer: nullMailer{}, BackupDir: t.TempDir()})
 	w := &matrixWorld{tenants: map[string]uint64{}, users: map[string]uint64{}, invites: map[string]uint64{}}
 	must := func(what string, err error) {
 		t.Helper()
@@ -492,7 +493,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		t.FailNow()
 	}
 	w := buildMatrixWorld(t)
-	sealer := matrixSealer(t)
+	sealer := testSealer(t)
 	sort.Strings(methods)
 	var mu sync.Mutex
 	counts := map[bool]int{}

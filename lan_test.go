@@ -159,7 +159,7 @@ func TestBrokenCertificatePairIsReported(t *testing.T) {
 // While 200 sign-in attempts arrive at once, another client's calls still
 // succeed: bcrypt runs at most two at a time.
 func TestSignInFloodDoesNotStarveOthers(t *testing.T) {
-	svc := core.New(core.Config{DB: storetest.Open(t), Hasher: auth.NewHasher(8, 2)})
+	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(8, 2)})
 	h, _ := web.New(web.Config{NewApp: func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) }})
 	srv := newHTTPServer(t, h)
 	jar, _ := cookiejar.New(nil)

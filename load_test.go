@@ -21,6 +21,7 @@ import (
 	"gatehouse/internal/auth"
 	"gatehouse/internal/core"
 	"gatehouse/internal/store"
+	"gatehouse/internal/store/storetest"
 	"gatehouse/internal/web"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkLANLoad(b *testing.B) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
-	svc := core.New(core.Config{DB: db, Logger: logger})
+	svc := core.New(core.Config{DB: db, Sealer: testSealer(b), Logger: logger})
 	if _, err := svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123"}); err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func BenchmarkLANLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := core.GenerateAuditLog(db, 20000, time.Now(), 30*24*time.Hour); err != nil {
+	if err := storetest.GenerateAuditLog(db, 20000, time.Now(), 30*24*time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	h, _ := web.New(web.Config{NewApp: func(s web.Session, ip, ua string) any { return newApp(svc, s, ip, ua) }, Logger: logger})

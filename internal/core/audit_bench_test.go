@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
+	"gatehouse/internal/store/storetest"
 )
 
 // The audit benchmarks run on a generated database of 1,000,000 events over
@@ -40,13 +41,13 @@ func auditBenchService(b *testing.B) (*Service, context.Context) {
 		b.Fatal(err)
 	}
 	clock := func() time.Time { return benchNow }
-	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 2), Now: clock})
+	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 2), Now: clock})
 	var n uint64
 	db.View(func(tx *store.Tx) (err error) { n, err = tx.CountEvents(); return })
 	if n < benchEvents {
 		b.Logf("generating %d audit events in %s …", benchEvents, dir)
 		start := time.Now()
-		if err := GenerateAuditLog(db, benchEvents-int(n), benchNow, 90*24*time.Hour); err != nil {
+		if err := storetest.GenerateAuditLog(db, benchEvents-int(n), benchNow, 90*24*time.Hour); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("generated in %v", time.Since(start))
@@ -129,7 +130,7 @@ func BenchmarkAuditConcurrentWrites(b *testing.B) {
 	}
 	defer db.Close()
 	db.SetAuditKey([]byte("k"))
-	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 2)})
+	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 2)})
 	svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword})
 	_, tok, _ := svc.SignIn(context.Background(), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})
 	ctx := WithCaller(context.Background(), Caller{Token: tok, IP: "bench"})

@@ -191,7 +191,7 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(3)
 	}
 	db.SetAuditKey([]byte(crashKey))
-	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 4)})
+	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 4)})
 	if st, _ := svc.SetupStatus(context.Background()); st.Needed {
 		if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {
 			fmt.Fprintln(os.Stderr, "child setup:", err)

@@ -66,10 +66,19 @@ func (h *countingHasher) Verify(hash []byte, pw string) bool {
 	return h.Hasher.Verify(hash, pw)
 }
 
+// testSealer seals with a fixed key, as a data folder's key file would.
+func testSealer() *auth.Sealer {
+	s, err := auth.NewSealer(auth.HashToken("test sealing key"))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: storetest.Open(t), now: time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC), mailer: &recordingMailer{}}
 	e.hasher = &countingHasher{Hasher: auth.NewHasher(4, 4)}
-	e.svc = New(Config{DB: e.db, Hasher: e.hasher, Now: e.clock, Mailer: e.mailer, BaseURL: "https://gatehouse.test:8420"})
+	e.svc = New(Config{DB: e.db, Sealer: testSealer(), Hasher: e.hasher, Now: e.clock, Mailer: e.mailer, BaseURL: "https://gatehouse.test:8420"})
 	return e
 }
 

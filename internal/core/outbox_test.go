@@ -107,7 +107,7 @@ func TestRealSMTPServerDownThenBack(t *testing.T) {
 	srv.Stop()
 	now := time.Date(2026, 5, 18, 9, 30, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	svc := New(Config{DB: storetest.Open(t), Hasher: auth.NewHasher(4, 4), Now: clock, Mailer: &mail.Sender{Timeout: 2 * time.Second}})
+	svc := New(Config{DB: storetest.Open(t), Sealer: testSealer(), Hasher: auth.NewHasher(4, 4), Now: clock, Mailer: &mail.Sender{Timeout: 2 * time.Second}})
 	if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ type PasswordHasher interface {
 // Config assembles a Service.
 type Config struct {
 	DB     *store.DB
-	Sealer *auth.Sealer     // seals secrets at rest; default: a random key (tests)
+	Sealer *auth.Sealer     // seals secrets at rest (the data folder's key); required
 	Hasher PasswordHasher   // default: bcrypt cost 12, half the cores at once
 	Mailer Mailer           // default: SMTP
 	Now    func() time.Time // default: time.Now
@@ -78,7 +78,7 @@ func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, sealer: cfg.Sealer, hasher: cfg.Hasher, mailer: cfg.Mailer, now: cfg.Now,
 		log: cfg.Logger, wake: make(chan struct{}, 1), backupDir: cfg.BackupDir, setupCode: newSetupCode()}
 	if s.sealer == nil {
-		s.sealer, _ = auth.NewSealer(auth.HashToken(auth.NewToken()))
+		panic("core.New: Config.Sealer is required (the data folder's key)")
 	}
 	if s.hasher == nil {
 		// bcrypt may use at most half the cores, so a flood of sign-ins

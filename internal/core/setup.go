@@ -34,7 +34,8 @@ func remote(c Caller) bool { return c.IP != "" && c.IP != "desktop" && c.IP != "
 // SetupCode is the one-time code LAN setup needs, or "" once set up. The
 // command line prints it with the setup link.
 func (s *Service) SetupCode() string {
-	if st, _ := s.SetupStatus(context.Background()); !st.Needed {
+	// Fails closed: if the file cannot say, no code is printed.
+	if st, err := s.SetupStatus(context.Background()); err != nil || !st.Needed {
 		return ""
 	}
 	return s.setupCode
@@ -57,8 +58,11 @@ var errSetUp = &Error{Code: Conflict, Message: "Gatehouse is already set up. Sig
 // once any user exists, and is safe against two concurrent attempts: the
 // check and the creation share one write transaction.
 func (s *Service) Setup(ctx context.Context, in SetupInput) (UserView, error) {
-	var err error
-	if done, _ := s.SetupStatus(ctx); !done.Needed {
+	done, err := s.SetupStatus(ctx)
+	if err != nil {
+		return UserView{}, err
+	}
+	if !done.Needed {
 		return UserView{}, errSetUp
 	}
 	if remote(callerFrom(ctx)) && subtle.ConstantTimeCompare([]byte(strings.ToUpper(strings.TrimSpace(in.Code))), []byte(s.setupCode)) != 1 {

@@ -245,15 +245,24 @@ func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) 
 }
 
 // Values lists the distinct values of an indexed field in tenant's log,
-// with how many events have each.
-func (t *Tx) Values(tenant uint64, field byte) (map[string]int, error) {
+// with how many events have each: at most limit of them, in key order
+// (limit <= 0: all of them, for the store's own scans).
+func (t *Tx) Values(tenant uint64, field byte, limit int) (map[string]int, error) {
 	out := map[string]int{}
 	prefix := join(u64(tenant), []byte{field})
 	c := t.b(bucketAuditValues).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if limit > 0 && len(out) == limit {
+			break
+		}
 		out[string(k[len(prefix):])] = int(readU64(v))
 	}
 	return out, nil
+}
+
+// HasValue reports whether some event of tenant's log has value in field.
+func (t *Tx) HasValue(tenant uint64, field byte, value string) bool {
+	return t.b(bucketAuditValues).Get(join(u64(tenant), []byte{field}, []byte(value))) != nil
 }
 
 // decodeEvent reads a stored event value: hash, then JSON.

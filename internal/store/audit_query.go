@@ -95,7 +95,7 @@ func (m merged) advance() []byte {
 
 // matchValues returns the values of field whose folded form contains term.
 func (t *Tx) matchValues(tenant uint64, field byte, term string) ([]string, error) {
-	vals, err := t.Values(tenant, field)
+	vals, err := t.Values(tenant, field, 0)
 	if err != nil {
 		return nil, err
 	}

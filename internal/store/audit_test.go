@@ -138,7 +138,7 @@ func TestAuditStatsAndValues(t *testing.T) {
 		if st.Events != 0 {
 			t.Errorf("stats a day later: %+v", st)
 		}
-		vals, _ := tx.Values(1, FieldResource)
+		vals, _ := tx.Values(1, FieldResource, 0)
 		if len(vals) != 3 || vals["user"] != 20 {
 			t.Errorf("values %v", vals)
 		}
