@@ -139,6 +139,33 @@ func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
 	return keep(a, res, token, err)
 }
 
+// RequestPasswordReset e-mails a reset link ("Forgot password?"); the
+// answer is the same whether or not the address has an account.
+func (a *App) RequestPasswordReset(in core.ForgotPasswordInput) error {
+	return a.core.RequestPasswordReset(a.ctx(), in)
+}
+
+// PasswordResetInfo says whether a reset link still works.
+func (a *App) PasswordResetInfo(token string) (core.PasswordResetInfo, error) {
+	return a.core.PasswordResetInfo(a.ctx(), token)
+}
+
+// ResetPassword sets a new password from a reset link.
+func (a *App) ResetPassword(in core.ResetPasswordInput) (core.ResetPasswordResult, error) {
+	return a.core.ResetPassword(a.ctx(), in)
+}
+
+// SendPasswordReset makes (and e-mails, when mail is set up) a reset link
+// for a user.
+func (a *App) SendPasswordReset(userID uint64) (core.ResetLink, error) {
+	return a.core.SendPasswordReset(a.ctx(), userID)
+}
+
+// SetTemporaryPassword gives a user a password they must change.
+func (a *App) SetTemporaryPassword(in core.SetTemporaryPasswordInput) (core.UserView, error) {
+	return a.core.SetTemporaryPassword(a.ctx(), in)
+}
+
 // GetSettings returns the settings.
 func (a *App) GetSettings() (core.Settings, error) { return a.core.GetSettings(a.ctx()) }
 

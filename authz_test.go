@@ -112,6 +112,13 @@ var authzRows = map[string]authzRow{
 		return ignore(a.AcceptInvitation(core.AcceptInput{Token: auth.NewToken(), Name: "X", Password: "a long password"}))
 	}},
 	// Signing out is idempotent: without a session it is already done.
+	"RequestPasswordReset": {guard: anyone, call: func(a *App, _ *authzCase) error {
+		return a.RequestPasswordReset(core.ForgotPasswordInput{Email: "acme-agent@example.com"})
+	}},
+	"PasswordResetInfo": {guard: anyone, call: func(a *App, _ *authzCase) error { return ignore(a.PasswordResetInfo(auth.NewToken())) }},
+	"ResetPassword": {guard: anyone, call: func(a *App, _ *authzCase) error {
+		return ignore(a.ResetPassword(core.ResetPasswordInput{Token: auth.NewToken(), Password: "a long new password"}))
+	}},
 	"SignOut":           {guard: anyone, call: func(a *App, _ *authzCase) error { return a.SignOut() }},
 	"Me":                {guard: signedIn, call: func(a *App, _ *authzCase) error { return ignore(a.Me()) }},
 	"ListMySessions":    {guard: signedIn, call: func(a *App, _ *authzCase) error { return ignore(a.ListMySessions()) }},
@@ -137,9 +144,13 @@ var authzRows = map[string]authzRow{
 	"UpdateUser": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error {
 		return ignore(a.UpdateUser(core.UpdateUserInput{ID: c.id, Name: ptr("Renamed Person")}))
 	}},
-	"DeactivateUser": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.DeactivateUser(c.id)) }},
-	"ReactivateUser": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ReactivateUser(c.id)) }},
-	"UnlockUser":     {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
+	"DeactivateUser":    {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.DeactivateUser(c.id)) }},
+	"ReactivateUser":    {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ReactivateUser(c.id)) }},
+	"UnlockUser":        {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
+	"SendPasswordReset": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.SendPasswordReset(c.id)) }},
+	"SetTemporaryPassword": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
+		return ignore(a.SetTemporaryPassword(core.SetTemporaryPasswordInput{UserID: c.id, Password: "a temporary password"}))
+	}},
 	"CreateUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.CreateUser(core.CreateUserInput{Email: "new.person@example.com", Name: "New Person", Role: string(c.role), Password: "a long temporary password", TenantID: c.tenant}))
 	}},

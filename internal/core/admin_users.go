@@ -28,6 +28,9 @@ type CreateUserInput struct {
 	OfficeAddress string `json:"officeAddress"`
 	Notes         string `json:"notes"`
 	TenantID      uint64 `json:"tenantId"` // 0: the current tenant
+	// MustChangePassword asks them to choose their own password at first
+	// sign-in; nil means yes (the default of the form and of product.md).
+	MustChangePassword *bool `json:"mustChangePassword"`
 }
 
 // cleanText checks an optional free-text field: trimmed, at most max
@@ -56,7 +59,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 	if err != nil {
 		return UserView{}, err
 	}
-	u := store.User{Active: true}
+	u := store.User{Active: true, MustChangePassword: in.MustChangePassword == nil || *in.MustChangePassword}
 	if u.Email, err = cleanEmail("email", in.Email); err != nil {
 		return UserView{}, err
 	}
@@ -108,7 +111,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (UserView,
 		if err := s.joinTenant(tx, &nu, tenant, now); err != nil {
 			return err
 		}
-		extra := map[string]any{"via": "create now"}
+		extra := map[string]any{"via": "create now", "mustChangePassword": nu.MustChangePassword}
 		// A pending invitation to the same address in this tenant is no
 		// longer needed; other tenants' invitations are theirs.
 		if inv, err := tx.PendingInvitation(tenant, nu.Email); err != nil {

@@ -175,10 +175,10 @@ func (s *Service) housekeep(sweep bool) {
 
 // Sweep deletes throttle records that no longer hold anything (no lock, no
 // failures in the window, no recent lock streak) and sessions past their
-// lifetime, scanning a batch per transaction. It returns how many it deleted.
+// lifetime, and expired reset links, scanning a batch per transaction. It returns how many it deleted.
 func (s *Service) Sweep() (int, error) {
 	total := 0
-	for _, sweep := range []func(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error){sweepThrottles, sweepSessions} {
+	for _, sweep := range []func(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error){sweepThrottles, sweepSessions, sweepResets} {
 		var after []byte
 		for {
 			var next []byte
@@ -210,4 +210,8 @@ func sweepThrottles(tx *store.Tx, now time.Time, after []byte) ([]byte, int, err
 
 func sweepSessions(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error) {
 	return tx.SweepSessions(after, sweepBatch, func(sess *store.Session) bool { return sessionExpired(sess, now) })
+}
+
+func sweepResets(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error) {
+	return tx.SweepPasswordResets(after, sweepBatch, now)
 }

@@ -270,17 +270,18 @@ func (s *Service) demoSession(email string) (context.Context, error) {
 }
 
 func (s *Service) createDemoUser(admin context.Context, name, email, role string, tenant uint64) (UserView, error) {
+	keep := false // demo people sign in with the demo password as it is
 	if role == "CUSTOMER" {
 		// Create now offers the seed's four roles; customers arrive as agents
 		// and are then given the customer role.
-		u, err := s.CreateUser(admin, CreateUserInput{Email: email, Name: name, Role: "AGENT", Password: DemoPassword, TenantID: tenant})
+		u, err := s.CreateUser(admin, CreateUserInput{Email: email, Name: name, Role: "AGENT", Password: DemoPassword, TenantID: tenant, MustChangePassword: &keep})
 		if err != nil {
 			return u, err
 		}
 		r := "CUSTOMER"
 		return s.UpdateUser(admin, UpdateUserInput{ID: u.ID, Role: &r})
 	}
-	return s.CreateUser(admin, CreateUserInput{Email: email, Name: name, Role: role, Password: DemoPassword, TenantID: tenant,
+	return s.CreateUser(admin, CreateUserInput{Email: email, Name: name, Role: role, Password: DemoPassword, TenantID: tenant, MustChangePassword: &keep,
 		JobTitle: map[string]string{"ADMIN": "Office manager", "MANAGER": "Team lead", "AGENT": "Support", "VENDOR": "Contractor"}[role]})
 }
 

@@ -107,16 +107,43 @@ func (s *Service) DeliverDue(ctx context.Context) (time.Time, error) {
 
 func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSettings, m smtpSettings) error {
 	var content mail.Message
-	var inv *store.Invitation
-	var tenantName string
-	err := s.db.View(func(tx *store.Tx) (err error) {
-		if inv, err = tx.Invitation(msg.RefID); err != nil || inv == nil {
-			return err
-		}
-		if t, err := tx.Tenant(inv.TenantID); err != nil {
-			return err
-		} else if t != nil {
-			tenantName = t.Name
+	var cancel bool
+	var sealed []byte
+	var sealCtx string
+	resType, resID := ResInvite, msg.RefID
+	var build func(link string) mail.Message
+	err := s.db.View(func(tx *store.Tx) error {
+		switch msg.Kind {
+		case kindInvitation:
+			inv, err := tx.Invitation(msg.RefID)
+			if err != nil || inv == nil || inv.MessageID != msg.ID || stateOf(inv, s.clock()) != "pending" {
+				cancel = true
+				return err
+			}
+			tenantName := ""
+			if t, err := tx.Tenant(inv.TenantID); err != nil {
+				return err
+			} else if t != nil {
+				tenantName = t.Name
+			}
+			sealed, sealCtx = inv.SealedToken, sealInviteToken
+			build = func(token string) mail.Message { return invitationMail(inv, tenantName, s.inviteLink(g, token)) }
+		case kindReset:
+			r, err := tx.PasswordReset(msg.RefID)
+			if err != nil || r == nil || r.MessageID != msg.ID || !s.clock().Before(r.ExpiresAt) {
+				cancel = true
+				return err
+			}
+			u, err := tx.User(r.UserID)
+			if err != nil || u == nil || !u.Active {
+				cancel = true
+				return err
+			}
+			resType, resID = ResUser, u.ID
+			sealed, sealCtx = r.SealedToken, sealResetToken
+			build = func(token string) mail.Message { return resetMail(u, r, s.resetLink(g, token)) }
+		default:
+			cancel = true
 		}
 		return nil
 	})
@@ -124,16 +151,15 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 		return err
 	}
 	var sendErr error
-	cancel := msg.Kind != kindInvitation || inv == nil || inv.MessageID != msg.ID || stateOf(inv, s.clock()) != "pending"
 	if !cancel {
-		token, err := s.sealer.Open(inv.SealedToken, sealInviteToken)
+		token, err := s.sealer.Open(sealed, sealCtx)
 		switch {
 		case err != nil:
-			sendErr = fmt.Errorf("the invitation's link cannot be read with this data folder's key; resend the invitation")
+			sendErr = fmt.Errorf("the link cannot be read with this data folder's key; make a new one")
 		case !m.configured():
 			sendErr = fmt.Errorf("e-mail is not set up in Settings; copy the link and share it instead")
 		default:
-			content = invitationMail(inv, tenantName, s.inviteLink(g, string(token)))
+			content = build(string(token))
 			cfg, err := s.mailConfig(m)
 			if err == nil {
 				err = s.mailer.Send(ctx, cfg, content)
@@ -158,7 +184,7 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 			if err := tx.PutMessage(cur); err != nil {
 				return err
 			}
-			return record(tx, now, w, cur.TenantID, ActEmailSent, ResInvite, cur.RefID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts}})
+			return record(tx, now, w, cur.TenantID, ActEmailSent, resType, resID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "kind": cur.Kind}})
 		}
 		cur.LastError = sendErr.Error()
 		final := cur.Attempts >= maxAttempts || !m.configured()
@@ -173,7 +199,7 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 		if !final {
 			return nil
 		}
-		return record(tx, now, w, cur.TenantID, ActEmailFailed, ResInvite, cur.RefID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "error": cur.LastError}})
+		return record(tx, now, w, cur.TenantID, ActEmailFailed, resType, resID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "error": cur.LastError, "kind": cur.Kind}})
 	})
 }
 
@@ -195,4 +221,22 @@ func invitationMail(inv *store.Invitation, tenant, link string) mail.Message {
 	text := fmt.Sprintf("Hello,\n\n%s (%s) has invited you to join %s on Gatehouse as %s.\n\nSet your name and password here:\n%s\n\nThe link works once and expires on %s. If you did not expect this invitation, you can ignore this e-mail.\n",
 		data.Inviter, data.InviterEmail, data.Tenant, data.Role, data.Link, data.Expires)
 	return mail.Message{To: inv.Email, Subject: fmt.Sprintf("%s invited you to %s on Gatehouse", inv.InviterName, tenant), Text: text, HTML: h.String()}
+}
+
+var resetHTML = template.Must(template.New("reset").Parse(`<!doctype html>
+<html><body style="font-family: system-ui, sans-serif; color: #1c2330; line-height: 1.5">
+<p>Hello {{.Name}},</p>
+<p>Someone asked to reset the password of your Gatehouse account ({{.Email}}).</p>
+<p><a href="{{.Link}}" style="display: inline-block; padding: 10px 18px; background: #2457c5; color: #fff; border-radius: 6px; text-decoration: none">Choose a new password</a></p>
+<p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
+<p style="color: #5d6878">The link works once and expires at {{.Expires}}. If you did not ask for this, you can ignore this e-mail: your password stays as it is.</p>
+</body></html>`))
+
+func resetMail(u *store.User, r *store.PasswordReset, link string) mail.Message {
+	data := struct{ Name, Email, Link, Expires string }{u.Name, u.Email, link, r.ExpiresAt.Format("15:04 UTC on 02/01/06")}
+	var h bytes.Buffer
+	_ = resetHTML.Execute(&h, data) // the template is fixed and its data are strings
+	text := fmt.Sprintf("Hello %s,\n\nSomeone asked to reset the password of your Gatehouse account (%s).\n\nChoose a new password here:\n%s\n\nThe link works once and expires at %s. If you did not ask for this, you can ignore this e-mail: your password stays as it is.\n",
+		data.Name, data.Email, data.Link, data.Expires)
+	return mail.Message{To: u.Email, Subject: "Reset your Gatehouse password", Text: text, HTML: h.String()}
 }

@@ -22,6 +22,9 @@ type UserView struct {
 	CreatedAt     time.Time  `json:"createdAt"`
 	LastLoginAt   *time.Time `json:"lastLoginAt"`
 	LockedUntil   *time.Time `json:"lockedUntil"`
+	// MustChangePassword: they have a temporary password to replace at
+	// their next sign-in.
+	MustChangePassword bool `json:"mustChangePassword"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -36,6 +39,7 @@ func viewUser(u *store.User) UserView {
 		ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Active: u.Active,
 		MFAEnabled: u.MFAEnabled, JobTitle: u.JobTitle, OfficeAddress: u.OfficeAddress,
 		Notes: u.Notes, TenantID: u.TenantID, CreatedAt: u.CreatedAt, LastLoginAt: optTime(u.LastLoginAt),
+		MustChangePassword: u.MustChangePassword,
 	}
 }
 
@@ -62,6 +66,9 @@ type Me struct {
 	Memberships []MembershipView `json:"memberships"`
 	// MustEnrol is set while policy requires this user to set up 2FA first.
 	MustEnrol bool `json:"mustEnrol"`
+	// MustChangePassword is set while the user has to replace a temporary
+	// password before anything else.
+	MustChangePassword bool `json:"mustChangePassword"`
 	// Security is what the security policy offers this user.
 	Security SecurityPolicy `json:"security"`
 	// Demo is set when this folder holds demo data.
@@ -71,7 +78,8 @@ type Me struct {
 // viewMe describes the actor. Settings and tenants are platform powers, so
 // an admin of a customer tenant is not shown the "settings" capability.
 func (s *Service) viewMe(tx *store.Tx, a *actor) (Me, error) {
-	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), InviteRoles: []auth.Role{}, MustEnrol: a.session.Stage == stageEnrol}
+	me := Me{User: viewUser(&a.user), Tenant: viewTenant(&a.tenant), InviteRoles: []auth.Role{}, MustEnrol: a.session.Stage == stageEnrol,
+		MustChangePassword: a.session.Stage == stagePassword}
 	platform, err := s.platformAdmin(tx, a)
 	if err != nil {
 		return me, err

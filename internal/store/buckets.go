@@ -42,6 +42,11 @@ var (
 	// has its own pending invitation per address and lists them first.
 	bucketInvitePending = []byte("invite_pending_v1") // tenant | lower(email) → id of the tenant's newest pending invitation to it
 	bucketTenantInvite  = []byte("tenant_invites_v2") // tenant | open (0 pending, 1 finished) | invitation id → empty
+
+	// Password resets (layout 6).
+	bucketResets     = []byte("password_resets_v1") // reset id → PasswordReset JSON
+	bucketResetToken = []byte("reset_token_v1")     // sha256(token) → reset id
+	bucketUserReset  = []byte("user_reset_v1")      // user id → id of the user's live reset
 )
 
 // The buckets each migration added.
@@ -55,10 +60,11 @@ var (
 	layout3 = [][]byte{bucketThrottle}
 	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
 	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
+	layout6 = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte

@@ -21,6 +21,7 @@ var migrations = []migration{
 	{"add sign-in throttling", createBuckets(layout3)},
 	{"index the audit log and chain it", migrateAuditV2},
 	{"give each tenant its own pending invitations", migrateInvitationsV2},
+	{"add password reset links", createBuckets(layout6)},
 }
 
 func createBuckets(names [][]byte) func(tx *bolt.Tx) error {
