@@ -14,14 +14,11 @@ import (
 // context signed in as its SUPER_ADMIN.
 func benchUsers(b *testing.B, n int) (*Service, context.Context) {
 	b.Helper()
-	db, err := store.Open(b.TempDir(), store.Options{})
+	db, err := store.Open(b.TempDir(), store.Options{AuditKey: []byte("bench")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.SetAuditKey([]byte("bench")); err != nil {
-		b.Fatal(err)
-	}
 	svc := New(Config{DB: db, Hasher: auth.NewHasher(4, 4), Now: time.Now})
 	if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {
 		b.Fatal(err)

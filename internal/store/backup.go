@@ -89,8 +89,8 @@ func plainPathError(err error) error {
 
 // CheckFile reports whether path is a Gatehouse database this build can use:
 // a bbolt file that passes bbolt's consistency check, with Gatehouse's
-// layout, no newer than this build, and (at the current layout) consistent
-// indexes. It opens the file read-only and changes nothing.
+// layout, no newer than this build, an audit chain that was linked, and
+// (at the current layout) consistent indexes. It opens the file read-only and changes nothing.
 func CheckFile(path string) (err error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -104,7 +104,7 @@ func CheckFile(path string) (err error) {
 	if err := checkBoltHeader(path, st.Size()); err != nil {
 		return fmt.Errorf("%w: %s (%v)", ErrNotGatehouse, path, err)
 	}
-	if err := checkPageTree(path); err != nil {
+	if err := checkPageTree(path, true, nil); err != nil {
 		return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -122,16 +122,24 @@ func CheckFile(path string) (err error) {
 	}
 	defer b.Close()
 	var version uint64
-	var problems []error
 	err = b.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return fmt.Errorf("%w: %s has no Gatehouse layout", ErrNotGatehouse, path)
 		}
-		version = schemaVersion(tx)
+		var err error
+		if version, err = schemaVersion(tx); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 		// Read every page through cursors, in this goroutine, where a fault
 		// or panic on a damaged page is recovered (bbolt's own Check runs in
 		// a goroutine of its own, where it would end the process).
-		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walkBucket(bk); return nil })
+		if err := tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walkBucket(bk); return nil }); err != nil {
+			return err
+		}
+		if err := (&Tx{tx: tx}).checkChainLinked(); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -141,9 +149,6 @@ func CheckFile(path string) (err error) {
 	}
 	if version > SchemaVersion() {
 		return fmt.Errorf("%w: %s has schema version %d, this Gatehouse knows up to %d", ErrNewerSchema, path, version, SchemaVersion())
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s is damaged: %v", path, problems[0])
 	}
 	if version == SchemaVersion() {
 		full := &DB{bolt: b, path: path}
