@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -133,8 +134,8 @@ func CheckFile(path string) (err error) {
 		// Read every page through cursors, in this goroutine, where a fault
 		// or panic on a damaged page is recovered (bbolt's own Check runs in
 		// a goroutine of its own, where it would end the process).
-		if err := tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walkBucket(bk); return nil }); err != nil {
-			return err
+		if err := tx.ForEach(func(name []byte, bk *bolt.Bucket) error { return walkBucket(bk) }); err != nil {
+			return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
 		}
 		if err := (&Tx{tx: tx}).checkChainLinked(); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -159,19 +160,25 @@ func CheckFile(path string) (err error) {
 	return nil
 }
 
-// walkBucket reads every key and value of a bucket and its sub-buckets.
-func walkBucket(b *bolt.Bucket) int {
-	n := 0
+// walkBucket reads every key and value of a bucket and its sub-buckets,
+// and checks that the keys ascend (bbolt's searches rely on it).
+func walkBucket(b *bolt.Bucket) error {
 	c := b.Cursor()
+	var prev []byte
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		n += len(k) + len(v)
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			return fmt.Errorf("keys out of order after %x", prev)
+		}
+		prev = k
 		if v == nil {
 			if sub := b.Bucket(k); sub != nil {
-				n += walkBucket(sub)
+				if err := walkBucket(sub); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return n
+	return nil
 }
 
 // checkBoltHeader validates bbolt's two meta pages: magic, version, page

@@ -71,12 +71,21 @@ func boltPanic(r any) bool {
 const backgroundCheckEvery = 6 * time.Hour
 
 // checkInBackground runs CheckPages now and then every few hours, until
-// Close. A problem marks the database damaged.
+// Close. A problem marks the database damaged. WaitChecked waits for the
+// first run.
 func (db *DB) checkInBackground() {
 	defer db.checker.Done()
+	first := true
 	for {
-		if err := db.CheckPages(); err != nil && !errors.Is(err, errClosing) {
+		err := db.CheckPages()
+		if err != nil && !errors.Is(err, errClosing) {
 			db.markDamaged(err)
+		}
+		if first {
+			close(db.checked)
+			first = false
+		}
+		if err != nil {
 			return
 		}
 		select {
@@ -85,6 +94,13 @@ func (db *DB) checkInBackground() {
 		case <-time.After(backgroundCheckEvery):
 		}
 	}
+}
+
+// WaitChecked waits until the check Open started in the background has
+// read the whole file once, and returns Damaged.
+func (db *DB) WaitChecked() error {
+	<-db.checked
+	return db.Damaged()
 }
 
 var errClosing = errors.New("the database is closing")
@@ -111,7 +127,9 @@ func (db *DB) CheckPages() (err error) {
 				return errClosing
 			default:
 			}
-			walkBucket(b)
+			if err := walkBucket(b); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
 			return nil
 		})
 	})

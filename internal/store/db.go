@@ -39,6 +39,7 @@ type DB struct {
 
 	damaged atomic.Pointer[error] // set once a damaged page is found
 	closing chan struct{}         // closed by Close: stops the background check
+	checked chan struct{}         // closed when the first background check is done
 	checker sync.WaitGroup
 }
 
@@ -104,12 +105,14 @@ func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 	// Concurrent use cases share a commit (Batch); a lone write waits at most
 	// this long for company. Every commit is fsynced: NoSync is never set.
 	b.MaxBatchDelay = 2 * time.Millisecond
-	db = &DB{bolt: b, path: path, auditKey: bytes.Clone(opt.AuditKey), rerun: opt.RerunWrites, closing: make(chan struct{})}
+	db = &DB{bolt: b, path: path, auditKey: bytes.Clone(opt.AuditKey), rerun: opt.RerunWrites, closing: make(chan struct{}), checked: make(chan struct{})}
 	if err := db.prepare(opt, list); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if !opt.NoBackgroundCheck {
+	if opt.NoBackgroundCheck {
+		close(db.checked)
+	} else {
 		db.checker.Add(1)
 		go db.checkInBackground()
 	}
