@@ -179,7 +179,6 @@ func (t *Tx) addCount(bucket, key []byte, d int64) error {
 type HourCounts struct {
 	Events  int            `json:"n"`
 	Actions map[string]int `json:"a"`
-	Actors  map[string]int `json:"u"`
 }
 
 func hourKey(tenant uint64, at time.Time) []byte {
@@ -268,16 +267,6 @@ func decodeEvent(key, v []byte) (Event, error) {
 	}
 	e.Key, e.Hash = bytes.Clone(key), bytes.Clone(v[:hashLen])
 	return e, nil
-}
-
-// Event returns the event at key, or nil.
-func (t *Tx) Event(key []byte) (*Event, error) {
-	v := t.b(bucketAudit).Get(key)
-	if v == nil {
-		return nil, nil
-	}
-	e, err := decodeEvent(key, v)
-	return &e, err
 }
 
 // CountEvents is how many events the log holds.
