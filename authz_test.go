@@ -245,11 +245,8 @@ func testSealer(t testing.TB) *auth.Sealer {
 }
 
 func openMatrixDB(t testing.TB, dir string) *store.DB {
-	db, err := store.Open(dir, store.Options{LockTimeout: time.Second, RerunWrites: true})
+	db, err := store.Open(dir, store.Options{LockTimeout: time.Second, RerunWrites: true, AuditKey: matrixKey})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetAuditKey(matrixKey); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -85,13 +85,15 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if code, out := runCLI(t, "restore", backup, "--data", fresh); code != 0 {
 		t.Fatalf("restore: %d %s", code, out)
 	}
-	db, err := store.Open(fresh, store.Options{})
+	sealer, err := auth.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(fresh, store.Options{AuditKey: sealer.SubKey(auth.AuditChainPurpose)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	sealer, _ := auth.NewSealer(key)
-	db.SetAuditKey(sealer.SubKey("audit-chain"))
 	if errs := db.Check(); len(errs) > 0 {
 		t.Fatalf("restored database: %v", errs)
 	}

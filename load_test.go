@@ -37,12 +37,11 @@ func BenchmarkLANLoad(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("GATEHOUSE_LOAD_SECONDS")); err == nil && n > 0 {
 		seconds = n
 	}
-	db, err := store.Open(b.TempDir(), store.Options{})
+	db, err := store.Open(b.TempDir(), store.Options{AuditKey: []byte("load")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	db.SetAuditKey([]byte("load"))
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))

@@ -98,3 +98,6 @@ func (s *Sealer) SubKey(purpose string) []byte {
 	m.Write([]byte("gatehouse subkey: " + purpose))
 	return m.Sum(nil)
 }
+
+// AuditChainPurpose names the SubKey that keys the audit log's hash chain.
+const AuditChainPurpose = "audit-chain"

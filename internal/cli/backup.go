@@ -26,7 +26,8 @@ func runBackup(env *Env, args []string) error {
 	}
 	dir := f.dataDir(env)
 	var size int64
-	db, err := store.Open(dir, store.Options{})
+	opt, _, _ := keyOptions(dir) // without a usable key file, a database that needs no migration still backs up
+	db, err := store.Open(dir, opt)
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		// The app is running: it makes the copy itself, without stopping.
@@ -67,6 +68,9 @@ func runRestore(env *Env, args []string) error {
 	}
 	_, closeDB, err := open(env, dir) // migrates a backup from an older Gatehouse
 	if err != nil {
+		if kept == "" { // restored into a folder without a database
+			return fmt.Errorf("the restored database does not open: %v", err)
+		}
 		return fmt.Errorf("the restored database does not open: %v (the previous one is kept as %s)", err, kept)
 	}
 	closeDB()
@@ -81,12 +85,12 @@ func runRestore(env *Env, args []string) error {
 // backup's sealed secrets, on a throw-away copy, before anything changes.
 func checkBackupKey(dir, file string) error {
 	keyPath := filepath.Join(dir, auth.KeyFile)
-	key, err := os.ReadFile(keyPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil // a fresh folder: the backup brings its own key file
-	}
+	opt, sealer, err := keyOptions(dir)
 	if err != nil {
-		return fmt.Errorf("cannot read the key file %s: %v", keyPath, err)
+		return err
+	}
+	if sealer == nil {
+		return nil // a fresh folder: the backup brings its own key file
 	}
 	tmp, err := os.MkdirTemp("", "gatehouse-restore-check-")
 	if err != nil {
@@ -96,15 +100,15 @@ func checkBackupKey(dir, file string) error {
 	if _, err := store.Restore(tmp, file); err != nil {
 		return err
 	}
-	db, err := store.Open(tmp, store.Options{})
+	opt.NoBackgroundCheck = true // CheckFile read every page
+	db, err := store.Open(tmp, opt)
+	if errors.Is(err, core.ErrWrongKey) {
+		return fmt.Errorf("this backup's secrets were sealed with another key file than %s; put the key file that belongs with the backup in place first (nothing was changed)", keyPath)
+	}
 	if err != nil {
 		return fmt.Errorf("the backup does not open: %v; nothing was changed", err)
 	}
 	defer db.Close()
-	sealer, err := auth.NewSealer(key)
-	if err != nil {
-		return fmt.Errorf("the key file %s: %v", keyPath, err)
-	}
 	if err := core.New(core.Config{DB: db, Sealer: sealer}).CheckKey(); err != nil {
 		return fmt.Errorf("this backup's secrets were sealed with another key file than %s; put the key file that belongs with the backup in place first (nothing was changed)", keyPath)
 	}

@@ -32,14 +32,11 @@ func auditBenchService(b *testing.B) (*Service, context.Context) {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "gatehouse-bench-1m")
 	}
-	db, err := store.Open(dir, store.Options{})
+	db, err := store.Open(dir, store.Options{AuditKey: []byte("bench key")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.SetAuditKey([]byte("bench key")); err != nil {
-		b.Fatal(err)
-	}
 	clock := func() time.Time { return benchNow }
 	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 2), Now: clock})
 	var n uint64
@@ -124,12 +121,11 @@ func BenchmarkAuditVerify1M(b *testing.B) {
 // Writes with their audit event, 16 concurrent writers, each committed with
 // fsync (bbolt never runs with NoSync here).
 func BenchmarkAuditConcurrentWrites(b *testing.B) {
-	db, err := store.Open(b.TempDir(), store.Options{})
+	db, err := store.Open(b.TempDir(), store.Options{AuditKey: []byte("k")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	db.SetAuditKey([]byte("k"))
 	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 2)})
 	svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword})
 	_, tok, _ := svc.SignIn(context.Background(), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})

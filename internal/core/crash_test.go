@@ -124,14 +124,11 @@ func total(m map[string]int) int {
 
 func checkCrashedFolder(t *testing.T, dir string, run int, invites, renames map[string]bool, signins map[string]int) {
 	t.Helper()
-	db, err := store.Open(dir, store.Options{})
+	db, err := store.Open(dir, store.Options{AuditKey: []byte(crashKey)})
 	if err != nil {
 		t.Fatalf("run %d: reopen: %v", run, err)
 	}
 	defer db.Close()
-	if err := db.SetAuditKey([]byte(crashKey)); err != nil {
-		t.Fatalf("run %d: %v", run, err)
-	}
 	for _, err := range db.Check() {
 		t.Errorf("run %d: consistency: %v", run, err)
 	}
@@ -185,12 +182,11 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("run by TestCrashSafety")
 	}
 	run := os.Getenv("GATEHOUSE_CRASH_RUN")
-	db, err := store.Open(dir, store.Options{LockTimeout: 5 * time.Second})
+	db, err := store.Open(dir, store.Options{LockTimeout: 5 * time.Second, AuditKey: []byte(crashKey)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
 	}
-	db.SetAuditKey([]byte(crashKey))
 	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 4)})
 	if st, _ := svc.SetupStatus(context.Background()); st.Needed {
 		if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: testPassword}); err != nil {

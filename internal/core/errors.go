@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+
+	"gatehouse/internal/store"
 )
 
 // Code classifies an error for the transports, which map it to their own
@@ -20,6 +22,9 @@ const (
 	// PasswordChangeRequired: the user must choose a new password first.
 	PasswordChangeRequired Code = "password_change_required"
 	Internal               Code = "internal" // a fault of ours; details are logged, not shown
+	// Damaged: the database file is damaged; writes are refused until it is
+	// restored. The frontend shows a banner for it.
+	Damaged Code = "damaged"
 )
 
 // Error is the only error type core returns to callers. Message is safe to
@@ -49,6 +54,7 @@ func fieldRefusal(field, message string) *Error {
 }
 
 var (
+	errDamaged   = &Error{Code: Damaged, Message: "The database is damaged — restore from a backup."}
 	errSignedOut = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
 	errForbidden = &Error{Code: Forbidden, Message: "Your role does not allow this."}
 )
@@ -59,6 +65,9 @@ func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, store.ErrDamaged) {
+		return errDamaged
 	}
 	return &Error{Code: Internal, Message: "Something went wrong on our side. Please try again; if it keeps happening, check the Gatehouse log."}
 }

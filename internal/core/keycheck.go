@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 
+	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
 )
 
@@ -21,19 +22,37 @@ var ErrWrongKey = errors.New("the key file does not match this database")
 // once at start, before anything is sealed or unsealed.
 func (s *Service) CheckKey() error {
 	return s.write(func(tx *store.Tx) error {
-		var sealed []byte
-		ok, err := tx.Setting(settingKeyCheck, &sealed)
-		if err != nil {
+		ok, err := checkSealedKey(tx, s.sealer)
+		if err != nil || ok {
 			return err
 		}
-		if !ok {
-			return tx.PutSetting(settingKeyCheck, s.sealer.Seal([]byte(keyCheckText), sealKeyCheck))
-		}
-		if plain, err := s.sealer.Open(sealed, sealKeyCheck); err != nil || string(plain) != keyCheckText {
-			return ErrWrongKey
-		}
-		return nil
+		return tx.PutSetting(settingKeyCheck, s.sealer.Seal([]byte(keyCheckText), sealKeyCheck))
 	})
+}
+
+// KeyCheck is the check for store.Options.CheckKey: it refuses a key that
+// does not open the database's check value, before Open migrates or
+// touches the audit chain. A database without one passes (CheckKey then
+// stores it).
+func KeyCheck(sealer *auth.Sealer) func(tx *store.Tx) error {
+	return func(tx *store.Tx) error {
+		_, err := checkSealedKey(tx, sealer)
+		return err
+	}
+}
+
+// checkSealedKey reports whether the database holds a check value, and
+// ErrWrongKey if sealer cannot open it.
+func checkSealedKey(tx *store.Tx, sealer *auth.Sealer) (bool, error) {
+	var sealed []byte
+	ok, err := tx.Setting(settingKeyCheck, &sealed)
+	if err != nil || !ok {
+		return ok, err
+	}
+	if plain, err := sealer.Open(sealed, sealKeyCheck); err != nil || string(plain) != keyCheckText {
+		return true, ErrWrongKey
+	}
+	return true, nil
 }
 
 // HasSealedSecrets reports whether the database has ever been used with a

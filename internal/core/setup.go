@@ -14,6 +14,9 @@ import (
 type SetupStatus struct {
 	Needed       bool `json:"needed"`
 	CodeRequired bool `json:"codeRequired"`
+	// ResetByEmail: e-mail is set up, so the sign-in page offers
+	// "Forgot password?".
+	ResetByEmail bool `json:"resetByEmail"`
 }
 
 // SetupInput creates the admin tenancy and the first SUPER_ADMIN.
@@ -46,7 +49,9 @@ func (s *Service) SetupStatus(ctx context.Context) (SetupStatus, error) {
 	var st SetupStatus
 	err := s.db.View(func(tx *store.Tx) error {
 		st.Needed = !tx.SetUp()
-		return nil
+		_, m, err := readSettings(tx)
+		st.ResetByEmail = !st.Needed && m.configured()
+		return err
 	})
 	st.CodeRequired = st.Needed && remote(callerFrom(ctx))
 	return st, s.internal("setup status", err)

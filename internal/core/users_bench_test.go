@@ -13,14 +13,11 @@ import (
 // benchDB opens a fresh database as the app does (fsync on, no rehearsals).
 func benchDB(b *testing.B) *store.DB {
 	b.Helper()
-	db, err := store.Open(b.TempDir(), store.Options{})
+	db, err := store.Open(b.TempDir(), store.Options{AuditKey: []byte("bench")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.SetAuditKey([]byte("bench")); err != nil {
-		b.Fatal(err)
-	}
 	return db
 }
 

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Event is one audit log entry. Actor name and e-mail are copied as they
@@ -94,6 +92,9 @@ func byPrefix(tenant uint64, field byte, value string) []byte {
 // the same transaction.
 func (t *Tx) AppendEvent(e *Event) error {
 	b := t.b(bucketAudit)
+	if t.auditKey == nil {
+		return errNoAuditKey
+	}
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -120,7 +121,7 @@ func (t *Tx) AppendEvent(e *Event) error {
 		return err
 	}
 	e.Key, e.Hash = key, hash
-	head.Key, head.Hash, head.Count = key, hash, head.Count+1
+	head.Key, head.Hash, head.Count, head.Linked = key, hash, head.Count+1, true
 	return t.putAuditHead(head)
 }
 
@@ -178,7 +179,6 @@ func (t *Tx) addCount(bucket, key []byte, d int64) error {
 type HourCounts struct {
 	Events  int            `json:"n"`
 	Actions map[string]int `json:"a"`
-	Actors  map[string]int `json:"u"`
 }
 
 func hourKey(tenant uint64, at time.Time) []byte {
@@ -278,33 +278,22 @@ func decodeEvent(key, v []byte) (Event, error) {
 	return e, nil
 }
 
-// Event returns the event at key, or nil.
-func (t *Tx) Event(key []byte) (*Event, error) {
-	v := t.b(bucketAudit).Get(key)
-	if v == nil {
-		return nil, nil
-	}
-	e, err := decodeEvent(key, v)
-	return &e, err
-}
-
 // CountEvents is how many events the log holds.
 func (t *Tx) CountEvents() (uint64, error) {
 	h, err := t.auditHead()
 	return h.Count, err
 }
 
-// migrateAuditV2 moves layout 1–3's events into the indexed log. The chain
-// is linked later, by the first open that has the key (LinkChain).
-func migrateAuditV2(tx *bolt.Tx) error {
-	if err := createBuckets(layout4)(tx); err != nil {
+// migrateAuditV2 moves layout 1–3's events into the indexed log and links
+// their hash chain: here, once, with the key given to Open.
+func migrateAuditV2(t *Tx) error {
+	if err := createBuckets(layout4)(t); err != nil {
 		return err
 	}
-	old := tx.Bucket(bucketAuditV1)
+	old := t.tx.Bucket(bucketAuditV1)
 	if old == nil {
 		return nil
 	}
-	t := &Tx{tx: tx, unlinked: true}
 	c := old.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var e Event
@@ -312,10 +301,10 @@ func migrateAuditV2(tx *bolt.Tx) error {
 			return fmt.Errorf("audit event %x: %w", k, err)
 		}
 		if err := t.AppendEvent(&e); err != nil {
-			return err
+			return err // errNoAuditKey when Open was given no key
 		}
 	}
-	return tx.DeleteBucket(bucketAuditV1)
+	return t.tx.DeleteBucket(bucketAuditV1)
 }
 
-var errNoAuditKey = errors.New("the audit chain key is not set")
+var errNoAuditKey = errors.New("the audit chain key is not set (store.Options.AuditKey)")

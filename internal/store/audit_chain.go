@@ -76,12 +76,10 @@ func (t *Tx) auditHead() (auditHead, error) {
 }
 
 func (t *Tx) putAuditHead(h auditHead) error {
-	if t.auditKey == nil && !t.unlinked {
+	if t.auditKey == nil {
 		return errNoAuditKey
 	}
-	if !t.unlinked {
-		h.MAC = h.mac(t.auditKey)
-	}
+	h.MAC = h.mac(t.auditKey)
 	return putJSON(t.b(bucketMeta), keyAuditHead, h)
 }
 
@@ -94,40 +92,30 @@ func (t *Tx) auditAnchor() (auditAnchor, bool, error) {
 	return a, ok, err
 }
 
-// SetAuditKey gives the database the key of its audit chain (derived from
-// the data folder's key file). Events moved by a migration before the key
-// was known are linked now, once.
-func (db *DB) SetAuditKey(key []byte) error {
-	db.auditKey = bytes.Clone(key)
-	return db.Update(func(tx *Tx) error {
-		h, err := tx.auditHead()
-		if err != nil || h.Linked {
-			return err
-		}
-		return tx.linkChain(h)
-	})
-}
-
-// linkChain recomputes every hash with the real key (after a migration).
-func (t *Tx) linkChain(h auditHead) error {
-	prev := make([]byte, hashLen)
-	b := t.b(bucketAudit)
-	c := b.Cursor()
-	var n uint64
-	var last []byte
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(v) < hashLen {
-			return fmt.Errorf("audit event %x is truncated", k)
-		}
-		raw := bytes.Clone(v[hashLen:])
-		hash := chainHash(t.auditKey, prev, k, raw)
-		if err := b.Put(k, join(hash, raw)); err != nil {
-			return err
-		}
-		prev, last, n = hash, bytes.Clone(k), n+1
+// checkChainLinked refuses a log whose events are not covered by a linked
+// chain head. Gatehouse links the chain once, in the migration that made
+// it, and every event appended since is linked; a head marked unlinked (or
+// missing) beside events means the file was altered outside Gatehouse,
+// and must not be re-linked, which would bless the alteration.
+func (t *Tx) checkChainLinked() error {
+	events := t.b(bucketAudit)
+	if events == nil {
+		return nil // an older layout: its migration links the chain
 	}
-	h.Key, h.Hash, h.Count, h.Linked = last, prev, n, true
-	return t.putAuditHead(h)
+	if k, _ := events.Cursor().First(); k == nil {
+		return nil
+	}
+	var h auditHead
+	ok, err := getJSON(t.b(bucketMeta), keyAuditHead, &h)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: its head record cannot be read (%v)", ErrChainBroken, err)
+	case !ok:
+		return fmt.Errorf("%w: the log holds events but no chain head; the file was altered outside Gatehouse", ErrChainBroken)
+	case !h.Linked:
+		return fmt.Errorf("%w: the log holds events but its chain is marked unlinked; the file was altered outside Gatehouse", ErrChainBroken)
+	}
+	return nil
 }
 
 // ChainReport is the result of verifying the audit chain.
@@ -158,6 +146,7 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 		if err != nil {
 			return err
 		}
+		headless := tx.b(bucketMeta).Get(keyAuditHead) == nil
 		broken := func(k []byte, problem string) {
 			rep.OK, rep.Problem = false, problem
 			if len(k) == 16 {
@@ -211,6 +200,8 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 		switch {
 		case !head.Linked && rep.Checked > 0:
 			broken(nil, "the chain was never linked with this key")
+		case headless && rep.Checked == 0 && !anchored:
+			// a log that never held an event has no head yet
 		case !hmac.Equal(head.MAC, head.mac(db.auditKey)):
 			broken(nil, "the chain's head record was altered")
 		case rep.Checked != head.Count || !bytes.Equal(last, head.Key) && rep.Checked > 0:

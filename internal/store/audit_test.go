@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,11 +18,8 @@ var t0 = time.Date(2026, 5, 18, 9, 0, 0, 0, time.UTC)
 
 func openAudit(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(t.TempDir(), Options{})
+	db, err := Open(t.TempDir(), Options{AuditKey: []byte("k")})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetAuditKey([]byte("k")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
@@ -173,8 +171,10 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	for name, tamper := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			db, _ := Open(dir, Options{})
-			db.SetAuditKey([]byte("k"))
+			db, err := Open(dir, Options{AuditKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
 			fill(t, db, 30)
 			if rep, _ := db.VerifyChain(nil); !rep.OK || rep.Checked != 30 {
 				t.Fatalf("before: %+v", rep)
@@ -193,12 +193,11 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 				return nil
 			})
 			b.Close()
-			copyDB, err := Open(copyDir, Options{})
+			copyDB, err := Open(copyDir, Options{AuditKey: []byte("k")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer copyDB.Close()
-			copyDB.SetAuditKey([]byte("k"))
 			rep, err := copyDB.VerifyChain(nil)
 			if err != nil || rep.OK || rep.Problem == "" {
 				t.Fatalf("tampering not detected: %+v %v", rep, err)
@@ -264,18 +263,106 @@ func TestOldLayoutEventsAreMovedAndChained(t *testing.T) {
 		return nil
 	})
 	db.Close()
-	db, err = Open(dir, Options{})
+	// The chain is linked by the migration, so it needs the key.
+	if _, err := Open(dir, Options{}); !errors.Is(err, errNoAuditKey) {
+		t.Fatalf("migrating events without the chain key: %v", err)
+	}
+	db, err = Open(dir, Options{AuditKey: []byte("k")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.SetAuditKey([]byte("k")); err != nil {
-		t.Fatal(err)
-	}
 	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 3 {
 		t.Fatalf("migrated chain: %+v %v", rep, err)
 	}
 	if got := query(t, db, AuditQuery{Tenant: 1, Action: "create"}); len(got) != 3 {
 		t.Fatalf("%d migrated events found by index", len(got))
+	}
+}
+
+// Issue 11: someone with the file but not the key edits or deletes events
+// and marks the chain head unlinked (or removes it), hoping the next open
+// re-links the chain under the real key. Open, CheckFile (restore) and the
+// file itself must not bless it.
+func TestAnUnlinkedChainHeadIsBrokenNeverRelinked(t *testing.T) {
+	key := []byte("k")
+	dir := t.TempDir()
+	db, err := Open(dir, Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db, 30)
+	db.Close()
+	raw, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func(meta *bolt.Bucket) error{
+		"head marked unlinked": func(meta *bolt.Bucket) error {
+			var h auditHead
+			if err := json.Unmarshal(meta.Get(keyAuditHead), &h); err != nil {
+				return err
+			}
+			h.Linked = false
+			return putJSON(meta, keyAuditHead, h)
+		},
+		"head removed": func(meta *bolt.Bucket) error { return meta.Delete(keyAuditHead) },
+	}
+	for name, unlink := range cases {
+		for _, edit := range []string{"edited", "deleted"} {
+			t.Run(name+", an event "+edit, func(t *testing.T) {
+				copyDir := t.TempDir()
+				path := filepath.Join(copyDir, FileName)
+				if err := os.WriteFile(path, raw, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				b, err := bolt.Open(path, 0o600, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = b.Update(func(tx *bolt.Tx) error {
+					events := tx.Bucket(bucketAudit)
+					k, v := events.Cursor().First()
+					k, v = bytes.Clone(k), bytes.Clone(v)
+					if edit == "deleted" {
+						if err := events.Delete(k); err != nil {
+							return err
+						}
+					} else if err := events.Put(k, bytes.Replace(v, []byte(`"ip":"10.0.0.`), []byte(`"ip":"10.9.0.`), 1)); err != nil {
+						return err
+					}
+					return unlink(tx.Bucket(bucketMeta))
+				})
+				b.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				tampered, _ := os.ReadFile(path)
+				if _, err := Open(copyDir, Options{AuditKey: key}); !errors.Is(err, ErrChainBroken) {
+					t.Errorf("open: %v, want ErrChainBroken", err)
+				}
+				if err := CheckFile(path); !errors.Is(err, ErrChainBroken) {
+					t.Errorf("CheckFile (restore): %v, want ErrChainBroken", err)
+				}
+				if _, err := Restore(t.TempDir(), path); !errors.Is(err, ErrChainBroken) {
+					t.Errorf("Restore: %v, want ErrChainBroken", err)
+				}
+				if now, _ := os.ReadFile(path); !bytes.Equal(now, tampered) {
+					t.Error("the refused file was changed (re-linked?)")
+				}
+			})
+		}
+	}
+}
+
+// A new database has no chain head until its first event, and verifies.
+func TestAnEmptyLogVerifies(t *testing.T) {
+	db := openAudit(t)
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 0 {
+		t.Fatalf("empty log: %+v %v", rep, err)
+	}
+	fill(t, db, 1)
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 1 {
+		t.Fatalf("one event: %+v %v", rep, err)
 	}
 }

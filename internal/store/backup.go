@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -89,8 +90,8 @@ func plainPathError(err error) error {
 
 // CheckFile reports whether path is a Gatehouse database this build can use:
 // a bbolt file that passes bbolt's consistency check, with Gatehouse's
-// layout, no newer than this build, and (at the current layout) consistent
-// indexes. It opens the file read-only and changes nothing.
+// layout, no newer than this build, an audit chain that was linked, and
+// (at the current layout) consistent indexes. It opens the file read-only and changes nothing.
 func CheckFile(path string) (err error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -104,7 +105,7 @@ func CheckFile(path string) (err error) {
 	if err := checkBoltHeader(path, st.Size()); err != nil {
 		return fmt.Errorf("%w: %s (%v)", ErrNotGatehouse, path, err)
 	}
-	if err := checkPageTree(path); err != nil {
+	if err := checkPageTree(path, true, nil); err != nil {
 		return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -122,16 +123,24 @@ func CheckFile(path string) (err error) {
 	}
 	defer b.Close()
 	var version uint64
-	var problems []error
 	err = b.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return fmt.Errorf("%w: %s has no Gatehouse layout", ErrNotGatehouse, path)
 		}
-		version = schemaVersion(tx)
+		var err error
+		if version, err = schemaVersion(tx); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 		// Read every page through cursors, in this goroutine, where a fault
 		// or panic on a damaged page is recovered (bbolt's own Check runs in
 		// a goroutine of its own, where it would end the process).
-		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walkBucket(bk); return nil })
+		if err := tx.ForEach(func(name []byte, bk *bolt.Bucket) error { return walkBucket(bk) }); err != nil {
+			return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
+		}
+		if err := (&Tx{tx: tx}).checkChainLinked(); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -142,9 +151,6 @@ func CheckFile(path string) (err error) {
 	if version > SchemaVersion() {
 		return fmt.Errorf("%w: %s has schema version %d, this Gatehouse knows up to %d", ErrNewerSchema, path, version, SchemaVersion())
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s is damaged: %v", path, problems[0])
-	}
 	if version == SchemaVersion() {
 		full := &DB{bolt: b, path: path}
 		if errs := full.checkIndexesOnly(); len(errs) > 0 {
@@ -154,19 +160,25 @@ func CheckFile(path string) (err error) {
 	return nil
 }
 
-// walkBucket reads every key and value of a bucket and its sub-buckets.
-func walkBucket(b *bolt.Bucket) int {
-	n := 0
+// walkBucket reads every key and value of a bucket and its sub-buckets,
+// and checks that the keys ascend (bbolt's searches rely on it).
+func walkBucket(b *bolt.Bucket) error {
 	c := b.Cursor()
+	var prev []byte
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		n += len(k) + len(v)
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			return fmt.Errorf("keys out of order after %x", prev)
+		}
+		prev = k
 		if v == nil {
 			if sub := b.Bucket(k); sub != nil {
-				n += walkBucket(sub)
+				if err := walkBucket(sub); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return n
+	return nil
 }
 
 // checkBoltHeader validates bbolt's two meta pages: magic, version, page

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"gatehouse/internal/auth"
 )
 
@@ -221,11 +219,11 @@ func (t *Tx) CountPendingInvitations(tenantID uint64) int {
 }
 
 // migrateInvitationsV2 moves the invitation indexes to per-tenant ones.
-func migrateInvitationsV2(tx *bolt.Tx) error {
-	if err := createBuckets(layout5)(tx); err != nil {
+func migrateInvitationsV2(t *Tx) error {
+	if err := createBuckets(layout5)(t); err != nil {
 		return err
 	}
-	t := &Tx{tx: tx}
+	tx := t.tx
 	var all []Invitation
 	err := tx.Bucket(bucketInvites).ForEach(func(k, v []byte) error {
 		var inv Invitation

@@ -11,7 +11,7 @@ import (
 // its index in the list. Migrations only ever run forward.
 type migration struct {
 	name string
-	run  func(tx *bolt.Tx) error
+	run  func(tx *Tx) error
 }
 
 // migrations is the history of the layout. Append; never edit or reorder.
@@ -24,10 +24,10 @@ var migrations = []migration{
 	{"add password reset links", createBuckets(layout6)},
 }
 
-func createBuckets(names [][]byte) func(tx *bolt.Tx) error {
-	return func(tx *bolt.Tx) error {
+func createBuckets(names [][]byte) func(tx *Tx) error {
+	return func(tx *Tx) error {
 		for _, b := range names {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			if _, err := tx.tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
@@ -40,30 +40,38 @@ func SchemaVersion() uint64 { return uint64(len(migrations)) }
 
 var keySchema = []byte("schema")
 
-func schemaVersion(tx *bolt.Tx) uint64 {
+// schemaVersion is the database's layout version, 0 for a new file.
+func schemaVersion(tx *bolt.Tx) (uint64, error) {
 	b := tx.Bucket(bucketMeta)
 	if b == nil {
-		return 0
+		return 0, nil
 	}
 	v := b.Get(keySchema)
-	if len(v) != 8 {
-		return 0
+	if v == nil {
+		return 0, nil
 	}
-	return binary.BigEndian.Uint64(v)
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: its schema version record is %d bytes long", ErrDamaged, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
 }
 
 // migrate brings the database up to len(list), one transaction per step so
-// a crash leaves it at a whole version.
-func migrate(db *bolt.DB, list []migration) error {
+// a crash leaves it at a whole version. auditKey links the audit chain in
+// the migration that introduces it.
+func migrate(db *bolt.DB, list []migration, auditKey []byte) error {
 	var current uint64
-	db.View(func(tx *bolt.Tx) error { current = schemaVersion(tx); return nil })
-	if current == uint64(len(list)) {
-		return nil // up to date: no write on open
+	err := db.View(func(tx *bolt.Tx) (err error) { current, err = schemaVersion(tx); return err })
+	if err != nil || current == uint64(len(list)) {
+		return err // up to date: no write on open
 	}
 	for {
 		var done bool
 		err := db.Update(func(tx *bolt.Tx) error {
-			v := schemaVersion(tx)
+			v, err := schemaVersion(tx)
+			if err != nil {
+				return err
+			}
 			if v > uint64(len(list)) {
 				return fmt.Errorf("%w: the database has schema version %d, this Gatehouse knows up to %d; use a newer Gatehouse", ErrNewerSchema, v, len(list))
 			}
@@ -71,7 +79,7 @@ func migrate(db *bolt.DB, list []migration) error {
 				done = true
 				return nil
 			}
-			if err := list[v].run(tx); err != nil {
+			if err := list[v].run(&Tx{tx: tx, auditKey: auditKey}); err != nil {
 				return fmt.Errorf("migration %d (%s): %w", v+1, list[v].name, err)
 			}
 			meta, err := tx.CreateBucketIfNotExists(bucketMeta)

@@ -19,9 +19,9 @@ func TestMigrationsRunForwardOnce(t *testing.T) {
 	db.Close()
 
 	runs := 0
-	newer := append(append([]migration{}, old...), migration{"rename greeting", func(tx *bolt.Tx) error {
+	newer := append(append([]migration{}, old...), migration{"rename greeting", func(tx *Tx) error {
 		runs++
-		b := tx.Bucket(bucketSettings)
+		b := tx.b(bucketSettings)
 		v := b.Get([]byte("greeting"))
 		if err := b.Put([]byte("salutation"), v); err != nil {
 			return err
@@ -34,8 +34,8 @@ func TestMigrationsRunForwardOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.bolt.View(func(tx *bolt.Tx) error {
-			if v := schemaVersion(tx); v != 2 {
-				t.Errorf("schema version %d, want 2", v)
+			if v, err := schemaVersion(tx); v != 2 || err != nil {
+				t.Errorf("schema version %d (%v), want 2", v, err)
 			}
 			if string(tx.Bucket(bucketSettings).Get([]byte("salutation"))) != `"hello"` {
 				t.Error("the migration did not move the record")

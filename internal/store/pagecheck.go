@@ -12,8 +12,14 @@ import (
 // one can send it out of bounds or round a cycle forever. Every page reached
 // from the root must lie inside the file, carry its own id, have a known
 // type, keep its elements inside itself, and be reached once; sub-buckets
-// (inline ones too) are checked the same way, to a bounded depth.
-func checkPageTree(path string) error {
+// (inline ones too) are checked the same way, to a bounded depth; the
+// freelist must name pages inside the file.
+//
+// With leaves false (at open, where time counts) the leaves of Gatehouse's
+// buckets are checked by their page header only: their contents are left
+// to the background check (DB.CheckPages). The root bucket's leaves, which
+// name the buckets, are always read in full. stop, if closed, ends the walk.
+func checkPageTree(path string, leaves bool, stop <-chan struct{}) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -30,8 +36,8 @@ func checkPageTree(path string) error {
 	if uint64(st.Size())/m.pageSize < m.pgid {
 		return errors.New("the file is cut short")
 	}
-	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: map[uint64]bool{}}
-	if err := w.page(m.root, 0); err != nil {
+	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), leaves: leaves, stop: stop}
+	if err := w.page(m.root, 0, 0); err != nil {
 		return err
 	}
 	if m.freelist != ^uint64(0) { // bbolt writes this when the freelist is not synced
@@ -98,10 +104,13 @@ func fnv64a(b []byte) uint64 {
 }
 
 type pageWalker struct {
-	f    *os.File
-	ps   uint64
-	hwm  uint64
-	seen map[uint64]bool
+	f      *os.File
+	ps     uint64
+	hwm    uint64
+	seen   []uint64 // a bit per page
+	leaves bool
+	stop   <-chan struct{}
+	pages  int
 }
 
 const (
@@ -112,29 +121,50 @@ const (
 	maxDepth     = 64
 )
 
-// read returns page id with its overflow pages.
-func (w *pageWalker) read(id uint64) ([]byte, error) {
+// header reads page id's header, checks it, and marks the page and its
+// overflow pages seen. It returns the page's flags and overflow count.
+func (w *pageWalker) header(id uint64) (flags uint16, overflow uint64, err error) {
 	if id < 2 || id >= w.hwm {
-		return nil, fmt.Errorf("page %d is outside the file", id)
+		return 0, 0, fmt.Errorf("page %d is outside the file", id)
+	}
+	if w.pages++; w.stop != nil && w.pages%1024 == 0 {
+		select {
+		case <-w.stop:
+			return 0, 0, errClosing
+		default:
+		}
 	}
 	head := make([]byte, 16)
 	if _, err := w.f.ReadAt(head, int64(id*w.ps)); err != nil {
-		return nil, fmt.Errorf("page %d cannot be read", id)
+		return 0, 0, fmt.Errorf("page %d cannot be read", id)
 	}
 	le := binary.LittleEndian
 	if le.Uint64(head) != id {
-		return nil, fmt.Errorf("page %d claims to be page %d", id, le.Uint64(head))
+		return 0, 0, fmt.Errorf("page %d claims to be page %d", id, le.Uint64(head))
 	}
-	overflow := uint64(le.Uint32(head[12:]))
+	overflow = uint64(le.Uint32(head[12:]))
 	if id+overflow >= w.hwm || overflow > w.hwm {
-		return nil, fmt.Errorf("page %d runs past the end of the file", id)
+		return 0, 0, fmt.Errorf("page %d runs past the end of the file", id)
 	}
-	for o := uint64(0); o <= overflow; o++ {
-		if w.seen[id+o] {
-			return nil, fmt.Errorf("page %d is reached twice", id+o)
+	for p := id; p <= id+overflow; p++ {
+		if w.seen[p/64]&(1<<(p%64)) != 0 {
+			return 0, 0, fmt.Errorf("page %d is reached twice", p)
 		}
-		w.seen[id+o] = true
+		w.seen[p/64] |= 1 << (p % 64)
 	}
+	return le.Uint16(head[8:]), overflow, nil
+}
+
+// read returns page id with its overflow pages, after checking its header.
+func (w *pageWalker) read(id uint64) ([]byte, error) {
+	_, overflow, err := w.header(id)
+	if err != nil {
+		return nil, err
+	}
+	return w.body(id, overflow)
+}
+
+func (w *pageWalker) body(id, overflow uint64) ([]byte, error) {
 	buf := make([]byte, (overflow+1)*w.ps)
 	if _, err := w.f.ReadAt(buf, int64(id*w.ps)); err != nil {
 		return nil, fmt.Errorf("page %d cannot be read", id)
@@ -142,19 +172,31 @@ func (w *pageWalker) read(id uint64) ([]byte, error) {
 	return buf, nil
 }
 
-func (w *pageWalker) page(id uint64, depth int) error {
+// page checks page id and what it reaches; nest is how deep in buckets it
+// lies (0: the root bucket, which names the buckets).
+func (w *pageWalker) page(id uint64, depth, nest int) error {
 	if depth > maxDepth {
 		return errors.New("the page tree is too deep")
 	}
-	buf, err := w.read(id)
+	flags, overflow, err := w.header(id)
 	if err != nil {
 		return err
 	}
-	return w.elements(buf, id, depth, false)
+	if flags != flagBranch && flags != flagLeaf {
+		return fmt.Errorf("page %d has an unknown type", id)
+	}
+	if flags == flagLeaf && nest > 0 && !w.leaves {
+		return nil
+	}
+	buf, err := w.body(id, overflow)
+	if err != nil {
+		return err
+	}
+	return w.elements(buf, id, depth, nest, false)
 }
 
 // elements checks the elements of one page held in buf.
-func (w *pageWalker) elements(buf []byte, id uint64, depth int, inline bool) error {
+func (w *pageWalker) elements(buf []byte, id uint64, depth, nest int, inline bool) error {
 	le := binary.LittleEndian
 	if len(buf) < 16 {
 		return fmt.Errorf("page %d is too short", id)
@@ -176,7 +218,7 @@ func (w *pageWalker) elements(buf []byte, id uint64, depth int, inline bool) err
 			if e+pos+ksize > len(buf) || pos < 0 || ksize < 0 {
 				return fmt.Errorf("a key on page %d lies outside it", id)
 			}
-			if err := w.page(child, depth+1); err != nil {
+			if err := w.page(child, depth+1, nest); err != nil {
 				return err
 			}
 			continue
@@ -194,10 +236,10 @@ func (w *pageWalker) elements(buf []byte, id uint64, depth int, inline bool) err
 			return fmt.Errorf("a bucket header on page %d is too short", id)
 		}
 		if root := le.Uint64(val); root != 0 {
-			if err := w.page(root, depth+1); err != nil {
+			if err := w.page(root, depth+1, nest+1); err != nil {
 				return err
 			}
-		} else if err := w.elements(val[16:], id, depth+1, true); err != nil {
+		} else if err := w.elements(val[16:], id, depth+1, nest+1, true); err != nil {
 			return err
 		}
 	}

@@ -229,7 +229,7 @@ func TestADamagedFileIsRefusedNotCrashedOn(t *testing.T) {
 	path := filepath.Join(dir, store.FileName)
 	raw, _ := os.ReadFile(path)
 	os.WriteFile(path, raw[:len(raw)/2], 0o600)
-	if _, err := store.Open(dir, store.Options{}); !errors.Is(err, store.ErrNotGatehouse) || !strings.Contains(err.Error(), "damaged") {
+	if _, err := store.Open(dir, store.Options{}); !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), "cut short") {
 		t.Fatalf("truncated database: %v", err)
 	}
 }

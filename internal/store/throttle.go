@@ -29,9 +29,6 @@ func (t *Tx) PutThrottle(key string, v Throttle) error {
 	return putJSON(t.b(bucketThrottle), []byte(key), v)
 }
 
-// DeleteThrottle clears the record for key.
-func (t *Tx) DeleteThrottle(key string) error { return t.b(bucketThrottle).Delete([]byte(key)) }
-
 // SweepThrottles looks at up to max records after the key after (nil: from
 // the start), deletes those dead says hold nothing, and returns the last key
 // looked at (nil when the bucket is done) and how many it deleted.

@@ -205,6 +205,8 @@ func statusOf(c core.Code) int {
 		return http.StatusNotFound
 	case core.Conflict:
 		return http.StatusConflict
+	case core.Damaged:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -15,11 +15,8 @@ import (
 // it runs the full consistency check and fails the test on any problem.
 func Open(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond, RerunWrites: true})
+	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond, RerunWrites: true, AuditKey: []byte("test audit chain key")})
 	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := db.SetAuditKey([]byte("test audit chain key")); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
