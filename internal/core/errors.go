@@ -19,7 +19,8 @@ const (
 	MFARequired     Code = "mfa_required" // policy requires the user to set up 2FA first
 	// PasswordChangeRequired: the user must choose a new password first.
 	PasswordChangeRequired Code = "password_change_required"
-	Internal               Code = "internal" // a fault of ours; details are logged, not shown
+	Unavailable            Code = "unavailable" // the service cannot answer now (for instance a damaged database)
+	Internal               Code = "internal"    // a fault of ours; details are logged, not shown
 )
 
 // Error is the only error type core returns to callers. Message is safe to

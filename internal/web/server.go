@@ -205,8 +205,10 @@ func statusOf(c core.Code) int {
 		return http.StatusNotFound
 	case core.Conflict:
 		return http.StatusConflict
+	case core.Unavailable:
+		return http.StatusServiceUnavailable
 	}
-	return http.StatusInternalServerError
+	return http.StatusInternalServerError // core.Internal, and any code not listed here (the status test fails on it)
 }
 
 func writeError(w http.ResponseWriter, status int, e *core.Error) {
