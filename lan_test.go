@@ -125,6 +125,12 @@ func TestLANServerOverHTTPS(t *testing.T) {
 	if _, err := http.Get(url); err == nil {
 		t.Fatal("an untrusting client connected")
 	}
+	// TLS 1.2 with a CBC suite is refused: AEAD suites only.
+	cbc := &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
+	if conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), cbc); err == nil {
+		conn.Close()
+		t.Error("a TLS 1.2 handshake with a CBC-SHA1 suite succeeded")
+	}
 	// Plain HTTP to the HTTPS port gets no API answer.
 	res, err = http.Post(strings.Replace(url, "https://", "http://", 1)+"/api/App.SetupStatus", "application/json", strings.NewReader("[]"))
 	if err == nil {
