@@ -72,6 +72,7 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		Frontend:      env.Frontend,
 		Logger:        logger(env),
 		SessionMaxAge: core.SessionAbsolute,
+		BaseURL:       svc.LinkBase,
 		Export: func(r *http.Request, s web.Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
 			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
 			return svc.ExportAudit(ctx, f, format, w)
