@@ -38,6 +38,12 @@ func send(t *testing.T, srv *httptest.Server, method, path, host string, header 
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return roundTrip(t, srv, req)
+}
+
+// roundTrip sends req and returns the status and the whole body.
+func roundTrip(t *testing.T, srv *httptest.Server, req *http.Request) (int, string) {
+	t.Helper()
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
