@@ -155,6 +155,18 @@ func TestLANServerOverHTTPS(t *testing.T) {
 	if _, err := http.Get(url); err == nil {
 		t.Fatal("an untrusting client connected")
 	}
+	// A name that is not this server's (DNS rebinding) is refused, signed in or not.
+	req, err := http.NewRequest("POST", url+"/api/App.SetupStatus", strings.NewReader("[]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "rebind.evil.example" + url[strings.LastIndex(url, ":"):]
+	req.Header.Set("X-Gatehouse", "1")
+	if res, err := c.Do(req); err != nil || res.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("a foreign Host: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// TLS 1.2 with a CBC suite is refused: AEAD suites only.
 	cbc := &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
 	if conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), cbc); err == nil {
