@@ -32,13 +32,20 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 func TestBackupWhileWritingThenRestore(t *testing.T) {
 	dir := t.TempDir()
 	url, code := runServe(t, dir, "--http")
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := &http.Client{Jar: jar}
 	if res, body := post(t, c, url, "Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: code}); res.StatusCode != 200 {
 		t.Fatalf("setup: %s", body)
 	}
+	// Four writers invite until told to stop; the backup starts once they
+	// have had enough writes acknowledged.
+	const enoughWrites = 20
 	var mu sync.Mutex
 	var acked []string
+	enough := make(chan struct{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -52,27 +59,35 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 				default:
 				}
 				email := fmt.Sprintf("w%d-%d@kwgroup.uk", w, i)
-				if res, _ := post(t, c, url, "InviteUser", core.InviteInput{Email: email, Role: "AGENT"}); res.StatusCode == 200 {
-					mu.Lock()
-					acked = append(acked, email)
-					mu.Unlock()
+				res, body, err := tryPost(c, url, "InviteUser", core.InviteInput{Email: email, Role: "AGENT"})
+				if err != nil || res.StatusCode != 200 {
+					t.Errorf("invite %s: %v %v %s", email, res, err, body)
+					return
 				}
+				mu.Lock()
+				acked = append(acked, email)
+				if len(acked) == enoughWrites {
+					close(enough)
+				}
+				mu.Unlock()
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	stopWriters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopWriters)
+	select {
+	case <-enough:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("fewer than %d invitations in 30 s", enoughWrites)
+	}
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()
 	backup := filepath.Join(t.TempDir(), "gatehouse-backup.db")
 	code2, out := runCLI(t, "backup", backup, "--data", dir)
-	close(stop)
-	wg.Wait()
+	stopWriters()
 	if code2 != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "checked") {
 		t.Fatalf("backup while running: %d %s", code2, out)
-	}
-	if len(before) < 5 {
-		t.Fatalf("only %d writes before the backup", len(before))
 	}
 	if code, out := runCLI(t, "backup", backup, "--data", dir); code != 1 || !strings.Contains(out, "already exists") {
 		t.Fatalf("backup over an existing file: %d %s", code, out)
@@ -80,8 +95,13 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 
 	// Restore into a new folder with the same key file.
 	fresh := t.TempDir()
-	key, _ := os.ReadFile(filepath.Join(dir, auth.KeyFile))
-	os.WriteFile(filepath.Join(fresh, auth.KeyFile), key, 0o600)
+	key, err := os.ReadFile(filepath.Join(dir, auth.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh, auth.KeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code, out := runCLI(t, "restore", backup, "--data", fresh); code != 0 {
 		t.Fatalf("restore: %d %s", code, out)
 	}
@@ -100,24 +120,31 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK {
 		t.Fatalf("restored chain: %+v %v", rep, err)
 	}
-	db.View(func(tx *store.Tx) error {
+	if err := db.View(func(tx *store.Tx) error {
 		for _, email := range before {
-			inv, _ := tx.PendingInvitation(1, email)
+			inv, err := tx.PendingInvitation(1, email)
+			if err != nil {
+				return err
+			}
 			if inv == nil {
 				t.Errorf("acknowledged before the backup but missing: %s", email)
 				continue
 			}
 			found := false
-			tx.ScanAudit(store.AuditQuery{Action: core.ActInvite}, func(e store.Event) (bool, error) {
+			if err := tx.ScanAudit(store.AuditQuery{Action: core.ActInvite}, func(e store.Event) (bool, error) {
 				found = e.ResourceID == fmt.Sprint(inv.ID)
 				return !found, nil
-			})
+			}); err != nil {
+				return err
+			}
 			if !found {
 				t.Errorf("the invitation to %s has no audit event", email)
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
@@ -127,30 +154,29 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 	}
 	// A current database to protect.
 	var out bytes.Buffer
-	cli.Main(cli.Env{Args: []string{"setup", "--data", dir, "--email", "m@kw.uk", "--name", "M", "--password-stdin"}, Stdin: strings.NewReader("password123\n"), Stdout: &out, Stderr: &out})
+	if code := cli.Main(cli.Env{Args: []string{"setup", "--data", dir, "--email", "m@kw.uk", "--name", "M", "--password-stdin"}, Stdin: strings.NewReader("password123\n"), Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("setup: %d %s", code, out.String())
+	}
 	good := filepath.Join(t.TempDir(), "good.db")
 	if code, out := runCLI(t, "backup", good, "--data", dir); code != 0 {
 		t.Fatal(out)
 	}
-	current, _ := os.ReadFile(filepath.Join(dir, store.FileName))
-	raw, _ := os.ReadFile(good)
+	current := readFile(t, filepath.Join(dir, store.FileName))
+	raw := readFile(t, good)
 	files := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(files, name)
-		os.WriteFile(p, data, 0o600)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		return p
 	}
 	foreign := filepath.Join(files, "foreign.db")
-	b, _ := bolt.Open(foreign, 0o600, nil)
-	b.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("stuff")); return err })
-	b.Close()
-	newer := filepath.Join(files, "newer.db")
-	os.WriteFile(newer, raw, 0o600)
-	b, _ = bolt.Open(newer, 0o600, nil)
-	b.Update(func(tx *bolt.Tx) error {
+	editBolt(t, foreign, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("stuff")); return err })
+	newer := write("newer.db", raw)
+	editBolt(t, newer, func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte("meta_v1")).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
 	})
-	b.Close()
 	cases := map[string]struct {
 		path, want string
 	}{
@@ -166,7 +192,7 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 		if code != 1 || !strings.Contains(out, c.want) {
 			t.Errorf("%s: exit %d, %q; want %q", name, code, out, c.want)
 		}
-		if now, _ := os.ReadFile(filepath.Join(dir, store.FileName)); !bytes.Equal(now, current) {
+		if now := readFile(t, filepath.Join(dir, store.FileName)); !bytes.Equal(now, current) {
 			t.Fatalf("%s: the current database changed", name)
 		}
 	}
@@ -179,7 +205,10 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 	if code != 0 || !strings.Contains(out2, "before-restore") {
 		t.Fatalf("restore: %d %s", code, out2)
 	}
-	entries, _ := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kept := 0
 	for _, e := range entries {
 		if strings.Contains(e.Name(), "before-restore") {
@@ -188,5 +217,29 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 	}
 	if kept != 1 {
 		t.Fatalf("%d kept databases", kept)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// editBolt changes a bbolt file directly, creating it if missing.
+func editBolt(t *testing.T, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

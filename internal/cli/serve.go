@@ -72,6 +72,7 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		Frontend:      env.Frontend,
 		Logger:        logger(env),
 		SessionMaxAge: core.SessionAbsolute,
+		BaseURL:       svc.LinkBase,
 		Export: func(r *http.Request, s web.Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
 			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
 			return svc.ExportAudit(ctx, f, format, w)
@@ -95,7 +96,7 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		if err := svc.LoadCustomCertificate(); err != nil {
 			logger(env).Warn("the custom LAN certificate in Settings cannot be used; serving the generated one", "err", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{GetCertificate: svc.Certificate, MinVersion: tls.VersionTLS12})
+		ln = tls.NewListener(ln, web.TLSConfig(svc.Certificate))
 		scheme = "https"
 		fmt.Fprintf(env.Stdout, "Certificate fingerprint (SHA-256): %s\n", svc.LANInfo().Fingerprint)
 	}

@@ -264,28 +264,34 @@ const (
 	FormatJSONL = "jsonl"
 )
 
-// ExportAudit streams the events a filter selects to w as CSV or JSON Lines,
-// one event at a time, and returns how many it wrote. The page's cursor and
-// limit are ignored: an export has every matching event.
+// exportPage is how many events an export reads per read transaction: the
+// transaction ends before the page is written to a client, however slow.
+const exportPage = 1000
+
+// ExportAudit streams the events a filter selects to w as CSV or JSON Lines
+// and returns how many it wrote. The page's cursor and limit are ignored: an
+// export has every matching event. It reads in pages, each in its own read
+// transaction that resolves the caller again, so a slow reader holds no
+// transaction open, and a session that ends stops the export.
 func (s *Service) ExportAudit(ctx context.Context, f AuditFilter, format string, w io.Writer) (int, error) {
-	a, err := s.check(ctx, needs(auth.ViewAudit))
-	if err != nil {
-		return 0, err
-	}
-	f.Cursor, f.Limit = "", 0
-	return s.exportAudit(a, f, format, w)
+	read := func(fn func(*store.Tx, *actor) error) error { return s.view(ctx, needs(auth.ViewAudit), fn) }
+	return s.exportAudit(read, f, format, w)
 }
 
 // ExportAuditFromCLI exports for someone with the data folder itself.
 func (s *Service) ExportAuditFromCLI(f AuditFilter, format string, w io.Writer) (int, error) {
 	system := &actor{user: store.User{Role: auth.SuperAdmin}}
-	return s.exportAudit(system, f, format, w)
+	read := func(fn func(*store.Tx, *actor) error) error {
+		return s.db.View(func(tx *store.Tx) error { return fn(tx, system) })
+	}
+	return s.exportAudit(read, f, format, w)
 }
 
-func (s *Service) exportAudit(a *actor, f AuditFilter, format string, w io.Writer) (int, error) {
+func (s *Service) exportAudit(read func(func(*store.Tx, *actor) error) error, f AuditFilter, format string, w io.Writer) (int, error) {
 	if format != FormatCSV && format != FormatJSONL {
 		return 0, fieldError("format", "Choose csv or jsonl.")
 	}
+	f.Cursor, f.Limit = "", 0
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var cw *csv.Writer
 	if format == FormatCSV {
@@ -293,31 +299,31 @@ func (s *Service) exportAudit(a *actor, f AuditFilter, format string, w io.Write
 		cw.Write([]string{"time", "actor_name", "actor_email", "action", "resource_type", "resource_id", "ip", "tenant_id", "event_id", "meta"})
 	}
 	n := 0
-	err := s.db.View(func(tx *store.Tx) error {
-		q, err := s.auditQuery(tx, a, f)
-		if err != nil {
-			return err
-		}
-		q.Limit = 0
-		return tx.ScanAudit(q, func(e store.Event) (bool, error) {
-			n++
-			if cw != nil {
-				cw.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), csvSafe(e.ActorName), csvSafe(e.ActorEmail), csvSafe(e.Action),
-					csvSafe(e.ResourceType), csvSafe(e.ResourceID), csvSafe(e.IP), strconv.FormatUint(e.TenantID, 10), strconv.FormatUint(e.ID, 10), csvSafe(string(e.Meta))})
-				return true, cw.Error()
-			}
-			line, err := json.Marshal(viewEvent(&e))
+	var after []byte // the key of the last event written
+	for {
+		var page store.AuditPage
+		err := read(func(tx *store.Tx, a *actor) error {
+			q, err := s.auditQuery(tx, a, f)
 			if err != nil {
-				return false, err
+				return err
 			}
-			if _, err := bw.Write(append(line, '\n')); err != nil {
-				return false, err
-			}
-			return true, nil
+			q.Limit, q.Before = exportPage, after
+			page, err = tx.QueryAudit(q)
+			return err
 		})
-	})
-	if err != nil {
-		return n, s.internal("export audit", err)
+		if err != nil {
+			return n, s.internal("export audit", err)
+		}
+		for i := range page.Events {
+			if err := writeExportEvent(cw, bw, &page.Events[i]); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.Next == nil {
+			break
+		}
+		after = page.Next
 	}
 	if cw != nil {
 		cw.Flush()
@@ -326,6 +332,21 @@ func (s *Service) exportAudit(a *actor, f AuditFilter, format string, w io.Write
 		}
 	}
 	return n, bw.Flush()
+}
+
+// writeExportEvent writes one event as a CSV row (cw) or a JSON line.
+func writeExportEvent(cw *csv.Writer, bw *bufio.Writer, e *store.Event) error {
+	if cw != nil {
+		cw.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), csvSafe(e.ActorName), csvSafe(e.ActorEmail), csvSafe(e.Action),
+			csvSafe(e.ResourceType), csvSafe(e.ResourceID), csvSafe(e.IP), strconv.FormatUint(e.TenantID, 10), strconv.FormatUint(e.ID, 10), csvSafe(string(e.Meta))})
+		return cw.Error()
+	}
+	line, err := json.Marshal(viewEvent(e))
+	if err != nil {
+		return err
+	}
+	_, err = bw.Write(append(line, '\n'))
+	return err
 }
 
 // csvSafe defuses spreadsheet formulas in a cell: a value starting with

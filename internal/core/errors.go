@@ -21,7 +21,8 @@ const (
 	MFARequired     Code = "mfa_required" // policy requires the user to set up 2FA first
 	// PasswordChangeRequired: the user must choose a new password first.
 	PasswordChangeRequired Code = "password_change_required"
-	Internal               Code = "internal" // a fault of ours; details are logged, not shown
+	Unavailable            Code = "unavailable" // the service cannot answer now
+	Internal               Code = "internal"    // a fault of ours; details are logged, not shown
 	// Damaged: the database file is damaged; writes are refused until it is
 	// restored. The frontend shows a banner for it.
 	Damaged Code = "damaged"

@@ -114,6 +114,15 @@ func (s *Service) linkBase(g generalSettings) string {
 	return *s.baseURL.Load()
 }
 
+// LinkBase returns the start of the links Gatehouse hands out: the base URL
+// set in Settings, else the default. The LAN server accepts it as one of its
+// own addresses (a proxy in front of it may serve that name).
+func (s *Service) LinkBase() (string, error) {
+	var g generalSettings
+	err := s.db.View(func(tx *store.Tx) (err error) { g, _, err = readSettings(tx); return err })
+	return s.linkBase(g), err
+}
+
 func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
 	out.BaseURL, out.DefaultBaseURL, out.MultiTenant, out.Security = g.BaseURL, *s.baseURL.Load(), g.MultiTenant, g.Security

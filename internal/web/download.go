@@ -48,15 +48,22 @@ func (s *Server) serveAuditExport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="gatehouse-audit-%s.%s"`, time.Now().UTC().Format("2006-01-02"), ext))
 	}}
-	if _, err := s.cfg.Export(r, sess, clientIP(r), f, format, hw); err != nil && !hw.started {
-		e := core.AsError(err)
-		if e.Code == core.Internal {
-			s.log.Error("audit export failed", "err", err)
-		}
-		writeError(w, statusOf(e.Code), e)
-	} else if err != nil {
-		s.log.Error("audit export broke off", "err", err)
+	_, err := s.cfg.Export(r, sess, clientIP(r), f, format, hw)
+	if err == nil {
+		return
 	}
+	if hw.started {
+		// Part of the file is out: end the response without its proper end
+		// (no final chunk), so the browser reports a failed download rather
+		// than saving a truncated file as complete.
+		s.log.Error("audit export broke off", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	e := core.AsError(err)
+	if e.Code == core.Internal {
+		s.log.Error("audit export failed", "err", err)
+	}
+	writeError(w, statusOf(e.Code), e)
 }
 
 type headerOnWrite struct {

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -47,6 +47,9 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// Export streams the audit log for GET /download/audit (optional).
 	Export Export
+	// BaseURL returns the configured start of links (optional): a Host or
+	// Origin naming it is accepted like the server's own addresses.
+	BaseURL func() (string, error)
 }
 
 // Server is the LAN HTTP handler.
@@ -56,6 +59,9 @@ type Server struct {
 	static  http.Handler
 	index   []byte
 	log     *slog.Logger
+	// The machine's own names, besides the address a connection reached.
+	hostname string
+	addrs    []net.IP
 }
 
 // New builds the handler; it fails if the App type has a method that
@@ -65,7 +71,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, methods: ms, log: cfg.Logger}
+	s := &Server{cfg: cfg, methods: ms, log: cfg.Logger, addrs: LANAddresses()}
+	if h, err := os.Hostname(); err == nil {
+		s.hostname = normalHost(h)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -94,6 +103,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if r.TLS != nil {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if !s.checkHost(r) {
+		writeError(w, http.StatusMisdirectedRequest, &core.Error{Code: core.Forbidden,
+			Message: "This address is not one of this Gatehouse's own. Open Gatehouse at the address it shows, or set its base URL in Settings."})
+		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.serveAPI(w, r)
@@ -150,7 +164,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, &core.Error{Code: core.Invalid, Message: "API methods are called with POST."})
 		return
 	}
-	if err := checkOrigin(r); err != nil {
+	if err := s.checkOrigin(r); err != nil {
 		writeError(w, http.StatusForbidden, &core.Error{Code: core.Forbidden, Message: err.Error()})
 		return
 	}
@@ -205,33 +219,16 @@ func statusOf(c core.Code) int {
 		return http.StatusNotFound
 	case core.Conflict:
 		return http.StatusConflict
-	case core.Damaged:
+	case core.Damaged, core.Unavailable:
 		return http.StatusServiceUnavailable
 	}
-	return http.StatusInternalServerError
+	return http.StatusInternalServerError // core.Internal, and any code not listed here (the status test fails on it)
 }
 
 func writeError(w http.ResponseWriter, status int, e *core.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(e)
-}
-
-// checkOrigin defends against cross-site requests: the custom header must
-// be present, and a browser's Origin must be this server.
-func checkOrigin(r *http.Request) error {
-	if r.Header.Get(CSRFHeader) == "" {
-		return fmt.Errorf("The request is missing the %s header.", CSRFHeader)
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil // not a browser, or a same-origin request from an old browser
-	}
-	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) {
-		return errors.New("Requests from other sites are not accepted.")
-	}
-	return nil
 }
 
 func clientIP(r *http.Request) string {

@@ -23,6 +23,17 @@ const (
 	KeyFile  = "lan-key.pem"
 )
 
+// TLSConfig is the LAN server's TLS: version 1.2 with forward-secret AEAD
+// suites only (no CBC, no SHA-1 MACs, no RSA key exchange), and 1.3 with
+// Go's own choice of suites (which are all AEAD). getCert picks the
+// certificate, the generated one or a custom one from Settings.
+func TLSConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	return &tls.Config{GetCertificate: getCert, MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}}
+}
+
 // LoadOrCreateCert returns the LAN server's certificate from the data
 // folder, generating a self-signed ECDSA P-256 one on first run for the
 // host name, the machine's LAN addresses and localhost. It never overwrites
