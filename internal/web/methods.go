@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
 )
 
 var errorType = reflect.TypeOf((*error)(nil)).Elem()
@@ -42,17 +41,6 @@ func methodsOf(app any) (map[string]method, error) {
 		out[m.Name] = meth
 	}
 	return out, nil
-}
-
-// MethodNames lists the routes' method names in order, for the parity test.
-func MethodNames(app any) []string {
-	ms, _ := methodsOf(app)
-	var names []string
-	for n := range ms {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // argsError is a malformed argument list: the caller's mistake.
