@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/auth"
 )
@@ -30,6 +33,54 @@ func FuzzCleanEmail(f *testing.F) {
 		}
 		if again, err := cleanEmail("email", out); err != nil || again != out {
 			t.Fatalf("not stable: %q → %q (%v)", out, again, err)
+		}
+	})
+}
+
+// invisibleRune is what no validated output may hold: Unicode Cc, Cf, Zl
+// and Zp, spelled out independently of the code under test.
+func invisibleRune(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// Accepted names and free text are NFC, trimmed, within their limits and
+// stable, and hold no invisible or control character (free text that may
+// span lines keeps only tab, CR and LF).
+func FuzzCleanName(f *testing.F) {
+	for _, s := range []string{"Mitch", " Zoë ", "Zoe\u0308", "Emma\u202Egpj.exe", "Em\u200Bma", "a\u2028b", "a\u2029b", "\x00", "a\tb", "a\r\nb", "\uFEFF", "\u00AD", "<b>", "محمد", "\xff", strings.Repeat("e\u0301", 120), ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if out, err := cleanName("name", in); err != nil {
+			if AsError(err).Field != "name" || AsError(err).Message == "" {
+				t.Fatalf("error without field or message: %v", err)
+			}
+		} else if out == "" || strings.ContainsFunc(out, invisibleRune) || !norm.NFC.IsNormalString(out) || out != strings.TrimSpace(out) || utf8.RuneCountInString(out) > maxNameChars || strings.ContainsAny(out, "<>") {
+			t.Fatalf("name %q accepted as %q", in, out)
+		} else if again, err := cleanName("name", out); err != nil || again != out {
+			t.Fatalf("name not stable: %q → %q (%v)", out, again, err)
+		}
+		for _, multiline := range []bool{false, true} {
+			out, err := cleanText("notes", in, maxNotes, multiline)
+			if err != nil {
+				continue
+			}
+			bad := strings.ContainsFunc(out, func(r rune) bool { return invisibleRune(r) && !(multiline && strings.ContainsRune("\t\r\n", r)) })
+			if bad || !norm.NFC.IsNormalString(out) || utf8.RuneCountInString(out) > maxNotes {
+				t.Fatalf("text %q (multiline %v) accepted as %q", in, multiline, out)
+			}
+			if again, err := cleanText("notes", out, maxNotes, multiline); err != nil || again != out {
+				t.Fatalf("text not stable: %q → %q (%v)", out, again, err)
+			}
 		}
 	})
 }
