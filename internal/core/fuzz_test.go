@@ -12,12 +12,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/auth"
+	"gatehouse/internal/mail"
 )
 
-// Accepted e-mail addresses are clean: trimmed, no control characters or
-// line breaks (header injection), at most 254 bytes, and stable.
+// Accepted e-mail addresses are clean: trimmed, NFC, no invisible or
+// control character (Cc, Cf, Zl, Zp: no line breaks for header injection,
+// no bidi overrides or zero-width characters), an ASCII part before the @,
+// at most 254 bytes, stable, and ASCII on the wire.
 func FuzzCleanEmail(f *testing.F) {
-	for _, s := range []string{"mitch@kwgroup.uk", " Emma@KW.uk ", "a@b", "x@y.z\r\nBcc: all@kw.uk", "<a@b.c>", "Mitch <m@kw.uk>", "\"q\"@kw.uk", "a@[127.0.0.1]", strings.Repeat("a", 300) + "@b.c", "ü@ü.de", ""} {
+	for _, s := range []string{"mitch@kwgroup.uk", " Emma@KW.uk ", "a@b", "x@y.z\r\nBcc: all@kw.uk", "<a@b.c>", "Mitch <m@kw.uk>", "\"q\"@kw.uk", "a@[127.0.0.1]", strings.Repeat("a", 300) + "@b.c", "ü@ü.de", "",
+		"info@bücher.example", "info@xn--bcher-kva.example", "info@Bu\u0308cher.example", "a@ｅxample.com", "a\u200b@kw.uk", "a@kw\u202e.uk", "a@kw.uk\u2028", "post@straße.de", "a@例え.jp", "a@\u0627\u0644\u0639\u0631\u0628\u064a\u0629.example"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -28,11 +32,19 @@ func FuzzCleanEmail(f *testing.F) {
 			}
 			return
 		}
-		if len(out) > maxEmailBytes || strings.ContainsFunc(out, unicode.IsControl) || !strings.Contains(out, "@") || out != strings.TrimSpace(out) {
+		at := strings.LastIndexByte(out, '@')
+		if len(out) > maxEmailBytes || strings.ContainsFunc(out, invisibleRune) || at < 1 || out != strings.TrimSpace(out) || !norm.NFC.IsNormalString(out) || !isASCII(out[:at]) {
 			t.Fatalf("accepted %q as %q", in, out)
 		}
 		if again, err := cleanEmail("email", out); err != nil || again != out {
 			t.Fatalf("not stable: %q → %q (%v)", out, again, err)
+		}
+		wire, err := mail.ASCIIAddress(out)
+		if err != nil || !isASCII(wire) || len(wire) > maxEmailBytes || wire[:strings.LastIndexByte(wire, '@')] != out[:at] {
+			t.Fatalf("%q goes on the wire as %q (%v)", out, wire, err)
+		}
+		if back, err := cleanEmail("email", wire); err != nil || back != out {
+			t.Fatalf("%q on the wire reads back as %q (%v)", wire, back, err)
 		}
 	})
 }
