@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -167,6 +168,26 @@ func emailKey(s string) string {
 		return clean
 	}
 	return strings.TrimSpace(s)
+}
+
+// loggedEmail is how a typed sign-in address is recorded in the audit log
+// when it may belong to no account: as emailKey gives it, with any
+// invisible or control character written out as <U+202E>, so that a
+// crafted address cannot make the log read differently.
+func loggedEmail(s string) string {
+	s = emailKey(s)
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, invisible) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if invisible(r) {
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		} else {
+			b.WriteRune(r) // an invalid byte becomes U+FFFD
+		}
+	}
+	return b.String()
 }
 
 // userByEmail finds the account of a typed address: under its cleaned

@@ -303,3 +303,23 @@ func TestIDNInvitationGoesOutAsPunycode(t *testing.T) {
 		t.Fatalf("headers:\n%s", data[:strings.Index(data, "\r\n\r\n")])
 	}
 }
+
+// A sign-in with a crafted address is recorded with the invisible
+// characters written out (lower-cased, like every recorded address), so
+// the audit log reads as what was typed.
+func TestUnknownSignInIsLoggedVisibly(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	for typed, want := range map[string]string{
+		"gpj\u202E@kwgroup.uk":         "gpj<u+202e>@kwgroup.uk",
+		"no\u200Bbody@KWGroup.uk":      "no<u+200b>body@kwgroup.uk",
+		"nobody@xn--bcher-kva.example": "nobody@bücher.example",
+	} {
+		_, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: typed, Password: "wrong password"})
+		wantCode(t, typed, err, ErrorCode(errBadSignIn), "")
+		ev := e.events()[0]
+		if ev.Action != ActSignInFailed || ev.ActorEmail != want || strings.ContainsFunc(ev.ActorEmail, invisible) {
+			t.Fatalf("%q recorded as %s by %q, want %q", typed, ev.Action, ev.ActorEmail, want)
+		}
+	}
+}
