@@ -236,18 +236,25 @@ func TestIDNAddressesAreOneAccount(t *testing.T) {
 	}
 
 	// Stored as typed before this rule: still found, under that form.
-	hash, _ := e.svc.hasher.Hash(testPassword)
 	for _, old := range []string{"zoë@kwgroup.uk", "old@xn--bcher-kva.example"} {
-		u := &store.User{Email: old, Name: "Old", Role: auth.Agent, Active: true, TenantID: 1, DefaultTenantID: 1, CreatedAt: e.clock()}
-		if err := e.db.Update(func(tx *store.Tx) error {
-			if err := tx.CreateUser(u, store.Credentials{PasswordHash: hash}); err != nil {
-				return err
-			}
-			return tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1})
-		}); err != nil {
-			t.Fatal(err)
-		}
+		e.addOldUser(old)
 		e.signIn(strings.ToUpper(old[:1]) + old[1:])
+	}
+}
+
+// addOldUser stores an active agent under an address exactly as given,
+// as records made before addresses were cleaned may hold.
+func (e *env) addOldUser(email string) {
+	e.t.Helper()
+	hash, _ := e.svc.hasher.Hash(testPassword)
+	u := &store.User{Email: email, Name: "Old", Role: auth.Agent, Active: true, TenantID: 1, DefaultTenantID: 1, CreatedAt: e.clock()}
+	if err := e.db.Update(func(tx *store.Tx) error {
+		if err := tx.CreateUser(u, store.Credentials{PasswordHash: hash}); err != nil {
+			return err
+		}
+		return tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1})
+	}); err != nil {
+		e.t.Fatal(err)
 	}
 }
 
@@ -321,5 +328,30 @@ func TestUnknownSignInIsLoggedVisibly(t *testing.T) {
 		if ev.Action != ActSignInFailed || ev.ActorEmail != want || strings.ContainsFunc(ev.ActorEmail, invisible) {
 			t.Fatalf("%q recorded as %s by %q, want %q", typed, ev.Action, ev.ActorEmail, want)
 		}
+	}
+}
+
+// "Forgot password?" finds an IDN account however its address is typed,
+// and an account stored before addresses were cleaned.
+func TestForgotPasswordFindsIDNAndOlderAddresses(t *testing.T) {
+	e := newEnv(t)
+	admin := e.setup()
+	e.configureSMTP(admin)
+	if _, err := e.svc.CreateUser(admin, CreateUserInput{Email: "emma@bücher.example", Name: "Emma", Role: "AGENT", Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	e.addOldUser("old@xn--strae-oqa.de")
+	for _, typed := range []string{"emma@xn--bcher-kva.example", "old@xn--strae-oqa.de"} {
+		if err := e.svc.RequestPasswordReset(e.caller(""), ForgotPasswordInput{Email: typed}); err != nil {
+			t.Fatalf("%s: %v", typed, err)
+		}
+	}
+	e.deliver()
+	var to []string
+	for _, m := range e.mailer.messages() {
+		to = append(to, m.To)
+	}
+	if strings.Join(to, " ") != "emma@bücher.example old@xn--strae-oqa.de" && strings.Join(to, " ") != "old@xn--strae-oqa.de emma@bücher.example" {
+		t.Fatalf("reset mail went to %q", to)
 	}
 }
