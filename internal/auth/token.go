@@ -26,11 +26,12 @@ func HashToken(token string) []byte {
 }
 
 // WellFormedToken reports whether s could be a token made by NewToken, so
-// garbage is refused before any lookup.
+// garbage is refused before any lookup. The decoder skips CR and LF, so
+// the token must also be exactly what encoding its bytes gives back.
 func WellFormedToken(s string) bool {
 	if len(s) != base64.RawURLEncoding.EncodedLen(TokenBytes) {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == TokenBytes && base64.RawURLEncoding.EncodeToString(b) == s
 }

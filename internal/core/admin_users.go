@@ -2,10 +2,7 @@ package core
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
@@ -31,26 +28,6 @@ type CreateUserInput struct {
 	// MustChangePassword asks them to choose their own password at first
 	// sign-in; nil means yes (the default of the form and of product.md).
 	MustChangePassword *bool `json:"mustChangePassword"`
-}
-
-// cleanText checks an optional free-text field: trimmed, at most max
-// characters, no control characters except line breaks and tabs where
-// multiline is allowed.
-func cleanText(field, s string, max int, multiline bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", fieldError(field, "This contains characters that are not allowed.")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return "", fieldError(field, "Use at most %d characters.", max)
-	}
-	bad := strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t'))
-	})
-	if bad {
-		return "", fieldError(field, "This contains characters that are not allowed.")
-	}
-	return s, nil
 }
 
 // CreateUser makes an account that works at once (Create now).

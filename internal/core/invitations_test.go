@@ -30,7 +30,7 @@ func TestInviteAcceptAndSignIn(t *testing.T) {
 	}
 	e.deliver()
 	sent := e.mailer.messages()
-	if len(sent) != 1 || sent[0].To != "Emma@KWGroup.uk" || !strings.Contains(sent[0].Text, res.Link) || !strings.Contains(sent[0].HTML, "Accept the invitation") {
+	if len(sent) != 1 || sent[0].To != "Emma@kwgroup.uk" || !strings.Contains(sent[0].Text, res.Link) || !strings.Contains(sent[0].HTML, "Accept the invitation") {
 		t.Fatalf("sent %+v", sent)
 	}
 	list, _ := e.invitations(ctx, ListInvitationsInput{})

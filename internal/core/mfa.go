@@ -572,7 +572,7 @@ func (s *Service) resetTOTP(tx *store.Tx, u *store.User, w who, via string) (sto
 func (s *Service) ResetTOTPFromCLI(email string) (UserView, error) {
 	var out store.User
 	err := s.write(func(tx *store.Tx) error {
-		u, err := tx.UserByEmail(email)
+		u, err := userByEmail(tx, email)
 		if err != nil {
 			return err
 		}

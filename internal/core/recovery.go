@@ -100,7 +100,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in ForgotPasswordInp
 		if hit, err = reserve(tx, lims, now); err != nil || hit != nil {
 			return err
 		}
-		u, err := tx.UserByEmail(email)
+		u, err := userByEmail(tx, in.Email)
 		if err != nil || u == nil || !u.Active {
 			return err
 		}
@@ -338,7 +338,7 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, in SetTemporaryPassw
 
 // cliUser finds the user the command line names.
 func cliUser(tx *store.Tx, email string) (*store.User, error) {
-	u, err := tx.UserByEmail(email)
+	u, err := userByEmail(tx, email)
 	if err != nil {
 		return nil, err
 	}

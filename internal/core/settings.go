@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/mail"
@@ -266,9 +265,9 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 		}
 	}
 	if in.SMTPFromName != nil {
-		n := strings.TrimSpace(*in.SMTPFromName)
-		if utf8.RuneCountInString(n) > 100 || strings.ContainsAny(n, "\r\n") {
-			return fieldError("smtpFromName", "The sender name can be at most 100 characters on one line.")
+		n, err := cleanText("smtpFromName", *in.SMTPFromName, maxNameChars, false)
+		if err != nil {
+			return err
 		}
 		m.FromName = n
 	}

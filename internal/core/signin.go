@@ -56,13 +56,13 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 		email = email[:maxSignInEmail]
 	}
 	c := callerFrom(ctx)
-	lims := attemptLimiters(email, c.IP)
+	lims := attemptLimiters(emailKey(email), c.IP)
 
 	// 1. Reserve the attempt (or be refused by a lock) and read the account.
 	var user *store.User
 	var hash []byte
-	hit, err := s.reserveAttempt(lims, email, c.IP, func(tx *store.Tx) (*store.User, error) {
-		u, err := tx.UserByEmail(email)
+	hit, err := s.reserveAttempt(lims, loggedEmail(email), c.IP, func(tx *store.Tx) (*store.User, error) {
+		u, err := userByEmail(tx, email)
 		if err != nil || u == nil {
 			user, hash = nil, nil
 			return nil, err
@@ -88,7 +88,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 		} else if pwOK {
 			reason = "account deactivated"
 		}
-		if err := s.failAttempt(lims, email, user, c.IP, reason); err != nil {
+		if err := s.failAttempt(lims, loggedEmail(email), user, c.IP, reason); err != nil {
 			return SignInResult{}, "", err
 		}
 		return SignInResult{}, "", errBadSignIn

@@ -21,6 +21,8 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Security is how the SMTP connection is protected.
@@ -58,12 +60,16 @@ func Compose(cfg Config, msg Message, now time.Time) ([]byte, error) {
 	if strings.ContainsAny(msg.To+msg.Subject+cfg.FromName+cfg.FromAddress, "\r\n") {
 		return nil, errors.New("a header contains a line break")
 	}
+	from, to, err := wireAddresses(cfg, msg)
+	if err != nil {
+		return nil, err
+	}
 	var h gomail.Header
 	h.SetDate(now)
-	h.SetAddressList("From", []*gomail.Address{{Name: cfg.FromName, Address: cfg.FromAddress}})
-	h.SetAddressList("To", []*gomail.Address{{Address: msg.To}})
+	h.SetAddressList("From", []*gomail.Address{{Name: cfg.FromName, Address: from}})
+	h.SetAddressList("To", []*gomail.Address{{Address: to}})
 	h.SetSubject(msg.Subject)
-	if err := h.GenerateMessageIDWithHostname(domainOf(cfg.FromAddress)); err != nil {
+	if err := h.GenerateMessageIDWithHostname(domainOf(from)); err != nil {
 		return nil, err
 	}
 	h.Set("Auto-Submitted", "auto-generated")
@@ -93,6 +99,74 @@ func Compose(cfg Config, msg Message, now time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// ASCIIAddress returns addr as it goes on the wire, where Gatehouse does
+// not use SMTPUTF8: the part before the @ unchanged, which must be ASCII,
+// and the domain in its ASCII form (IDNA, punycode: "bücher.example"
+// becomes "xn--bcher-kva.example"). The envelope (MAIL FROM, RCPT TO) and
+// the From and To headers all use this form.
+func ASCIIAddress(addr string) (string, error) {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "", fmt.Errorf("%q is not an e-mail address", addr)
+	}
+	local, domain := addr[:at], addr[at+1:]
+	for i := 0; i < len(local); i++ {
+		if local[i] < 0x21 || local[i] > 0x7e {
+			return "", fmt.Errorf("cannot send to %s: the part before the @ must be plain ASCII", addr)
+		}
+	}
+	_, ascii, err := Domain(domain)
+	if err != nil {
+		return "", fmt.Errorf("cannot send to %s: %w", addr, err)
+	}
+	return local + "@" + ascii, nil
+}
+
+// ErrDomain means a domain is not a valid (internationalised) domain name.
+var ErrDomain = errors.New("the domain is not a valid domain name")
+
+// Domain checks the domain of an e-mail address and returns its two forms:
+// Unicode, as stored and shown (NFC, case folded the way IDNA does), and
+// ASCII (punycode), as sent. Labels typed in punycode ("xn--…") are
+// decoded. Apart from case, nothing may differ from what was typed: a
+// character IDNA would map to another (a full-width letter, an ideographic
+// full stop) or drop (a zero-width space) is refused, so mail goes to the
+// domain that was shown, or nowhere.
+func Domain(domain string) (unicode, ascii string, err error) {
+	domain = norm.NFC.String(domain)
+	mapped, err := idna.Lookup.ToUnicode(domain)
+	if err != nil {
+		return "", "", ErrDomain
+	}
+	typed, got := strings.Split(domain, "."), strings.Split(mapped, ".")
+	if len(typed) != len(got) {
+		return "", "", ErrDomain
+	}
+	for i := range typed {
+		if !strings.HasPrefix(strings.ToLower(typed[i]), "xn--") && !strings.EqualFold(typed[i], got[i]) {
+			return "", "", ErrDomain
+		}
+	}
+	if ascii, err = idna.Registration.ToASCII(mapped); err != nil || ascii == "" {
+		return "", "", ErrDomain
+	}
+	if unicode, err = idna.Registration.ToUnicode(ascii); err != nil {
+		return "", "", ErrDomain
+	}
+	return unicode, ascii, nil
+}
+
+// wireAddresses is the ASCII form of the sender and the recipient.
+func wireAddresses(cfg Config, msg Message) (from, to string, err error) {
+	if from, err = ASCIIAddress(cfg.FromAddress); err != nil {
+		return "", "", fmt.Errorf("the sender address: %w", err)
+	}
+	if to, err = ASCIIAddress(msg.To); err != nil {
+		return "", "", err
+	}
+	return from, to, nil
+}
+
 func domainOf(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 		return addr[i+1:]
@@ -117,6 +191,10 @@ func (s *Sender) Send(ctx context.Context, cfg Config, msg Message) error {
 		now = s.Now
 	}
 	raw, err := Compose(cfg, msg, now())
+	if err != nil {
+		return err
+	}
+	from, to, err := wireAddresses(cfg, msg)
 	if err != nil {
 		return err
 	}
@@ -162,7 +240,7 @@ func (s *Sender) Send(ctx context.Context, cfg Config, msg Message) error {
 			return fmt.Errorf("the server refused the username or password: %s", plainError(err))
 		}
 	}
-	if err := c.SendMail(cfg.FromAddress, []string{msg.To}, bytes.NewReader(raw)); err != nil {
+	if err := c.SendMail(from, []string{to}, bytes.NewReader(raw)); err != nil {
 		return fmt.Errorf("the server did not accept the message: %s", plainError(err))
 	}
 	return c.Quit()

@@ -115,3 +115,67 @@ func TestSendToAServerThatIsDown(t *testing.T) {
 		t.Fatalf("server down: %v", err)
 	}
 }
+
+// An internationalised domain goes out in its ASCII (punycode) form, in the
+// envelope and in the headers: the message needs no SMTPUTF8.
+func TestSendIDNAddressesAsPunycode(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	cfg := Config{Host: "127.0.0.1", Port: srv.Port, Security: NoSecurity, FromName: "Bücherei", FromAddress: "noreply@bücher.example"}
+	m := msg
+	m.To = "info@Straße.DE"
+	if err := (&Sender{Timeout: 5 * time.Second}).Send(context.Background(), cfg, m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()
+	if len(got) != 1 || got[0].From != "noreply@xn--bcher-kva.example" || len(got[0].To) != 1 || got[0].To[0] != "info@xn--strae-oqa.de" {
+		t.Fatalf("envelope %+v", got)
+	}
+	for i, b := range got[0].Data {
+		if b >= 0x80 {
+			t.Fatalf("8-bit byte at %d", i)
+		}
+	}
+	r, err := gomail.CreateReader(bytes.NewReader(got[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, _ := r.Header.AddressList("To")
+	from, _ := r.Header.AddressList("From")
+	id, _ := r.Header.MessageID()
+	if len(to) != 1 || to[0].Address != "info@xn--strae-oqa.de" || len(from) != 1 || from[0].Address != "noreply@xn--bcher-kva.example" || from[0].Name != "Bücherei" || !strings.HasSuffix(id, "@xn--bcher-kva.example") {
+		t.Fatalf("headers: to %v from %v id %q", to, from, id)
+	}
+}
+
+func TestASCIIAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"emma@kwgroup.uk":              "emma@kwgroup.uk",
+		"Emma@KWGroup.UK":              "Emma@kwgroup.uk",
+		"info@bücher.example":          "info@xn--bcher-kva.example",
+		"info@xn--bcher-kva.example":   "info@xn--bcher-kva.example",
+		"kontakt@例え.jp":                "kontakt@xn--r8jz45g.jp",
+		"ü@ü.de":                       "", // needs SMTPUTF8, which Gatehouse does not use
+		"em ma@example.com":            "",
+		"emma\u200b@example.com":       "",
+		"emma@exa\u200bmple.com":       "",
+		"emma@example.com\r\nBcc: x@y": "",
+		"emma":                         "",
+		"@example.com":                 "",
+	} {
+		got, err := ASCIIAddress(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("%q sent as %q", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, err, want)
+		}
+	}
+	// A recipient that cannot go out without SMTPUTF8 is refused before
+	// connecting, in words an admin can act on.
+	if _, err := Compose(Config{FromAddress: "a@b.c"}, Message{To: "zoë@kwgroup.uk"}, time.Now()); err == nil || !strings.Contains(err.Error(), "plain ASCII") {
+		t.Fatalf("non-ASCII local part: %v", err)
+	}
+}
