@@ -251,13 +251,14 @@ func TestLockoutAfterFailures(t *testing.T) {
 		t.Fatalf("unlock not audited: %+v", ev)
 	}
 	// The refused attempts are summarised once, after the lock's end: 50
-	// parallel − 5 checked − 1 that started the lock + 1 right password.
+	// parallel − 5 checked + 1 right password, less one if an attempt (not
+	// the fifth failure) started the lock: that one is in the lock's event.
 	e.advance(16 * time.Minute)
 	if err := e.svc.flushBlocked(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, blocked, attempts := count(); blocked != 1 || attempts != 45 {
-		t.Fatalf("%d summaries of %v refused attempts, want 1 of 45", blocked, attempts)
+	if _, _, blocked, attempts := count(); blocked != 1 || attempts < 45 || attempts > 46 {
+		t.Fatalf("%d summaries of %v refused attempts, want 1 of 45 or 46", blocked, attempts)
 	}
 }
 

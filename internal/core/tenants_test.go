@@ -335,3 +335,49 @@ func TestTheLANCanBeTurnedOffInSettings(t *testing.T) {
 		t.Fatalf("turning the LAN off: %+v %v", got.LANEnabled, err)
 	}
 }
+
+// The memberships panel as documented (issue 11): newly ticked tenants
+// become listed, ticked shadow memberships stay shadow, unticked ones are
+// removed, and each customer tenant's log names only itself.
+func TestSetMembershipsTicksKeepsAndRemoves(t *testing.T) {
+	e, ctx := tenantEnv(t)
+	acme, beta, gamma := e.tenant(ctx, "Acme"), e.tenant(ctx, "Beta"), e.tenant(ctx, "Gamma")
+	sam := e.addUserIn("Sam", auth.Agent, true, 1)
+	// Sam joined the admin tenancy after the tenants existed: no shadows yet.
+	if err := e.db.Update(func(tx *store.Tx) error {
+		return tx.PutMembership(store.Membership{UserID: sam.ID, TenantID: beta, Shadow: true})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetUserMemberships(ctx, SetMembershipsInput{UserID: sam.ID, TenantIDs: []uint64{1, acme, beta}, DefaultTenantID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.membership(sam.ID, acme); m == nil || m.Shadow {
+		t.Fatalf("newly ticked Acme: %+v", m)
+	}
+	if m := e.membership(sam.ID, beta); m == nil || !m.Shadow {
+		t.Fatalf("ticked shadow Beta must stay shadow: %+v", m)
+	}
+	if _, err := e.svc.SetUserMemberships(ctx, SetMembershipsInput{UserID: sam.ID, TenantIDs: []uint64{1, gamma}, DefaultTenantID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if e.membership(sam.ID, acme) != nil || e.membership(sam.ID, beta) != nil {
+		t.Fatal("unticked tenants were kept")
+	}
+	if m := e.membership(sam.ID, gamma); m == nil || m.Shadow {
+		t.Fatalf("Gamma: %+v", m)
+	}
+	names := map[uint64]string{acme: "Acme", beta: "Beta", gamma: "Gamma"}
+	for tenant, own := range names {
+		for _, ev := range e.eventsOf(tenant) {
+			if ev.Action != ActMemberships {
+				continue
+			}
+			for other, name := range names {
+				if other != tenant && strings.Contains(string(ev.Meta), name) {
+					t.Errorf("%s's log names %s: %s", own, name, ev.Meta)
+				}
+			}
+		}
+	}
+}
