@@ -39,26 +39,41 @@ func auditBenchService(b *testing.B) (*Service, context.Context) {
 	b.Cleanup(func() { db.Close() })
 	clock := func() time.Time { return benchNow }
 	svc := New(Config{DB: db, Sealer: testSealer(), Hasher: auth.NewHasher(4, 2), Now: clock})
+	fillBenchLog(b, db, benchEvents, func(n int) error {
+		return storetest.GenerateAuditLog(db, n, benchNow, 90*24*time.Hour)
+	})
+	return svc, benchAdmin(b, svc, "Bench", "admin@bench.example")
+}
+
+// fillBenchLog appends events with gen until the log holds want of them.
+func fillBenchLog(b *testing.B, db *store.DB, want int, gen func(n int) error) {
+	b.Helper()
 	var n uint64
 	db.View(func(tx *store.Tx) (err error) { n, err = tx.CountEvents(); return })
-	if n < benchEvents {
-		b.Logf("generating %d audit events in %s …", benchEvents, dir)
-		start := time.Now()
-		if err := storetest.GenerateAuditLog(db, benchEvents-int(n), benchNow, 90*24*time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("generated in %v", time.Since(start))
+	if n >= uint64(want) {
+		return
 	}
+	b.Logf("generating %d audit events in %s …", want-int(n), filepath.Dir(db.Path()))
+	start := time.Now()
+	if err := gen(want - int(n)); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated in %v", time.Since(start))
+}
+
+// benchAdmin sets up the database if needed and signs its admin in.
+func benchAdmin(b *testing.B, svc *Service, org, email string) context.Context {
+	b.Helper()
 	if st, _ := svc.SetupStatus(context.Background()); st.Needed {
-		if _, err := svc.Setup(context.Background(), SetupInput{Organisation: "Bench", Email: "admin@bench.example", Name: "Bench", Password: testPassword}); err != nil {
+		if _, err := svc.Setup(context.Background(), SetupInput{Organisation: org, Email: email, Name: org + " Admin", Password: testPassword}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	_, tok, err := svc.SignIn(WithCaller(context.Background(), Caller{IP: "bench"}), SignInInput{Email: "admin@bench.example", Password: testPassword})
+	_, tok, err := svc.SignIn(WithCaller(context.Background(), Caller{IP: "bench"}), SignInInput{Email: email, Password: testPassword})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return svc, WithCaller(context.Background(), Caller{Token: tok, IP: "bench"})
+	return WithCaller(context.Background(), Caller{Token: tok, IP: "bench"})
 }
 
 // measure runs fn b.N times and reports the 95th percentile too.
@@ -80,15 +95,7 @@ func measure(b *testing.B, fn func() error) {
 
 func BenchmarkAudit1M(b *testing.B) {
 	svc, ctx := auditBenchService(b)
-	list := func(f AuditFilter, min int) func() error {
-		return func() error {
-			p, err := svc.ListAudit(ctx, f)
-			if err == nil && len(p.Events) < min {
-				err = fmt.Errorf("%d events for %+v", len(p.Events), f)
-			}
-			return err
-		}
-	}
+	list := auditLister(svc, ctx)
 	week := benchNow.Add(-30 * 24 * time.Hour)
 	b.Run("newest50", func(b *testing.B) { measure(b, list(AuditFilter{}, 50)) })
 	b.Run("newest50-action+resource", func(b *testing.B) {
@@ -157,4 +164,18 @@ func BenchmarkAuditConcurrentWrites(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
+}
+
+// auditLister returns a check that lists the audit log with a filter and
+// wants at least min events.
+func auditLister(svc *Service, ctx context.Context) func(f AuditFilter, min int) func() error {
+	return func(f AuditFilter, min int) func() error {
+		return func() error {
+			p, err := svc.ListAudit(ctx, f)
+			if err == nil && len(p.Events) < min {
+				err = fmt.Errorf("%d events for %+v", len(p.Events), f)
+			}
+			return err
+		}
+	}
 }
