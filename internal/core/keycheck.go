@@ -19,8 +19,13 @@ var ErrWrongKey = errors.New("the key file does not match this database")
 
 // CheckKey makes sure the sealer's key is the database's: the first call
 // stores a sealed check value, later calls must be able to open it. Run it
-// once at start, before anything is sealed or unsealed.
+// once at start, before anything is sealed or unsealed. Once the value is
+// there a start only reads it: no write, no fsync.
 func (s *Service) CheckKey() error {
+	var stored bool
+	if err := s.db.View(func(tx *store.Tx) (err error) { stored, err = checkSealedKey(tx, s.sealer); return }); err != nil || stored {
+		return err
+	}
 	return s.write(func(tx *store.Tx) error {
 		ok, err := checkSealedKey(tx, s.sealer)
 		if err != nil || ok {
