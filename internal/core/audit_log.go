@@ -171,7 +171,7 @@ type AuditStats struct {
 	TopCount    int    `json:"topCount"`
 }
 
-// GetAuditStats returns the last 24 hours' figures (hour granularity).
+// GetAuditStats returns the figures of the 24 hours up to now, exactly.
 func (s *Service) GetAuditStats(ctx context.Context, tenantID uint64) (AuditStats, error) {
 	var st store.AuditStats
 	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {

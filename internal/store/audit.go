@@ -148,7 +148,7 @@ func (t *Tx) indexEvent(e *Event, key []byte) error {
 				return err
 			}
 		}
-		if err := t.countHour(tenant, e); err != nil {
+		if err := t.countHour(tenant, e, key); err != nil {
 			return err
 		}
 		if err := t.markActive(tenant, e.ActorKey(), key); err != nil {
@@ -185,8 +185,13 @@ func hourKey(tenant uint64, at time.Time) []byte {
 	return join(u64(tenant), u64(uint64(at.Unix()/3600)))
 }
 
-func (t *Tx) countHour(tenant uint64, e *Event) error {
-	k := hourKey(tenant, e.Time)
+// keyTime is the time in an event's key: its own time, or its
+// predecessor's if a clock went back. Hours count by it, so counters and
+// key ranges agree.
+func keyTime(key []byte) time.Time { return time.Unix(0, int64(readU64(key))) }
+
+func (t *Tx) countHour(tenant uint64, e *Event, key []byte) error {
+	k := hourKey(tenant, keyTime(key))
 	var h HourCounts
 	if _, err := getJSON(t.b(bucketAuditHours), k, &h); err != nil {
 		return err

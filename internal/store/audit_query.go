@@ -222,27 +222,124 @@ type AuditStats struct {
 	TopCount    int
 }
 
-// Stats sums tenant's hourly counters over the 24 hours up to now.
+// Stats counts tenant's events from now−24h to now, both included: the
+// whole hours inside the window from their counters, the two partial
+// hours event by event (or the hour's counter less the events outside
+// the window, whichever reads fewer), so all three figures are exact and
+// the cost stays bounded by half an hour of events.
 func (t *Tx) Stats(tenant uint64, now time.Time) (AuditStats, error) {
-	hours, err := t.Hours(tenant, now.Add(-23*time.Hour), now)
-	if err != nil {
-		return AuditStats{}, err
-	}
+	since := now.Add(-24 * time.Hour)
+	from, to := nanos(since), nanos(now)
+	firstWhole, lastHour := ceilHour(from), floorHour(to)
 	var st AuditStats
 	actions := map[string]int{}
-	for _, h := range hours {
-		st.Events += h.Events
+	add := func(h HourCounts, sign int) {
+		st.Events += sign * h.Events
 		for a, n := range h.Actions {
-			actions[a] += n
+			actions[a] += sign * n
 		}
 	}
-	st.ActiveUsers = t.ActiveSince(tenant, now.Add(-24*time.Hour))
+	hours, err := t.hourRange(tenant, firstWhole, lastHour)
+	if err != nil {
+		return st, err
+	}
+	for _, h := range hours {
+		add(h, 1)
+	}
+	// The start's hour: the part inside the window, or the hour less the
+	// part before it.
+	if from < firstWhole {
+		if from-floorHour(from) > hourNanos/2 {
+			err = t.countRange(tenant, from, firstWhole, add)
+		} else if err = t.addHour(tenant, floorHour(from), add); err == nil {
+			err = t.countRange(tenant, floorHour(from), from, func(h HourCounts, sign int) { add(h, -sign) })
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	// Now's hour: the hour less what lies after now (nothing, unless a
+	// clock went back).
+	if err := t.addHour(tenant, lastHour, add); err != nil {
+		return st, err
+	}
+	if err := t.countRange(tenant, to+1, lastHour+hourNanos, func(h HourCounts, sign int) { add(h, -sign) }); err != nil {
+		return st, err
+	}
+	if st.ActiveUsers, err = t.activeBetween(tenant, from, to); err != nil {
+		return st, err
+	}
 	for a, n := range actions {
 		if n > st.TopCount || n == st.TopCount && a < st.TopAction {
 			st.TopAction, st.TopCount = a, n
 		}
 	}
 	return st, nil
+}
+
+const hourNanos = uint64(time.Hour)
+
+func nanos(at time.Time) uint64  { return uint64(at.UnixNano()) }
+func floorHour(n uint64) uint64  { return n - n%hourNanos }
+func ceilHour(n uint64) uint64   { return floorHour(n + hourNanos - 1) }
+func hourOf(n uint64) time.Time  { return time.Unix(0, int64(n)) }
+func eventKeyAt(n uint64) []byte { return join(u64(n), make([]byte, 8)) }
+
+// hourRange returns the counters of the whole hours starting in [from, to).
+func (t *Tx) hourRange(tenant uint64, from, to uint64) ([]HourCounts, error) {
+	if from >= to {
+		return nil, nil
+	}
+	return t.Hours(tenant, hourOf(from), hourOf(to-hourNanos))
+}
+
+func (t *Tx) addHour(tenant uint64, hour uint64, add func(HourCounts, int)) error {
+	var h HourCounts
+	if _, err := getJSON(t.b(bucketAuditHours), hourKey(tenant, hourOf(hour)), &h); err != nil {
+		return err
+	}
+	add(h, 1)
+	return nil
+}
+
+// countRange adds tenant's events with key times in [from, to), one by one.
+func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int)) error {
+	if from >= to {
+		return nil
+	}
+	prefix := u64(tenant)
+	end := join(prefix, eventKeyAt(to))
+	sums := t.b(bucketAuditSum)
+	c := t.b(bucketAuditTenant).Cursor()
+	for k, _ := c.Seek(join(prefix, eventKeyAt(from))); k != nil && bytes.Compare(k, end) < 0; k, _ = c.Next() {
+		s, ok := parseSummary(sums.Get(k[8:]))
+		if !ok {
+			return errors.New("audit summary " + HexKey(k[8:]) + " is missing or damaged")
+		}
+		add(HourCounts{Events: 1, Actions: map[string]int{string(s.Action): 1}}, 1)
+	}
+	return nil
+}
+
+// activeBetween counts tenant's actors with an event in [from, to]: those
+// whose newest event lies there, and those whose newest lies after to but
+// who also have one inside (only after a clock went back).
+func (t *Tx) activeBetween(tenant uint64, from, to uint64) (int, error) {
+	prefix := u64(tenant)
+	c := t.b(bucketAuditActive).Cursor()
+	n := 0
+	by := t.b(bucketAuditBy)
+	for k, _ := c.Seek(join(prefix, u64(from))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if readU64(k[8:16]) <= to {
+			n++
+			continue
+		}
+		it := newRevIter(by, byPrefix(tenant, FieldActor, string(k[16:])), eventKeyAt(to+1))
+		if it.k != nil && readU64(it.k) >= from {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // PruneAudit removes up to max of the oldest events older than before,
@@ -314,7 +411,7 @@ func (t *Tx) unindexEvent(e *Event, key []byte) error {
 				return err
 			}
 		}
-		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, e.Time)); err != nil {
+		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, keyTime(key))); err != nil {
 			return err
 		}
 		lastKey := join(u64(tenant), []byte(e.ActorKey()))

@@ -366,3 +366,53 @@ func TestAnEmptyLogVerifies(t *testing.T) {
 		t.Fatalf("one event: %+v %v", rep, err)
 	}
 }
+
+// The 24-hour stats count exactly the events from now−24h to now: whole
+// hours from their counters, the two partial hours event by event.
+func TestAuditStatsWindowIsExact(t *testing.T) {
+	db := openAudit(t)
+	now := time.Date(2026, 5, 18, 12, 20, 0, 0, time.UTC)
+	since := now.Add(-24 * time.Hour)
+	type ev struct {
+		at     time.Time
+		action string
+		actor  string
+	}
+	var evs []ev
+	add := func(at time.Time, action, actor string, n int) {
+		for i := 0; i < n; i++ {
+			evs = append(evs, ev{at, action, actor})
+		}
+	}
+	add(since.Add(-20*time.Minute), "before", "early@kw.uk", 5)  // the start's hour, before the window
+	add(since.Add(-time.Nanosecond), "before", "early@kw.uk", 1) // just outside
+	add(since, "edge", "edge@kw.uk", 1)                          // the first instant inside
+	add(since.Add(30*time.Minute), "inside", "a@kw.uk", 3)       // the start's hour, inside
+	add(since.Add(3*time.Hour), "whole", "b@kw.uk", 4)           // a whole hour
+	add(now.Add(-15*time.Minute), "inside", "c@kw.uk", 2)        // this hour, before now
+	add(now, "edge", "c@kw.uk", 1)                               // the last instant inside
+	err := db.Update(func(tx *Tx) error {
+		for _, e := range evs {
+			if err := tx.AppendEvent(&Event{Time: e.at, ActorEmail: e.actor, Action: e.action, ResourceType: "user", IP: "10.0.0.1", TenantID: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tenant := range []uint64{0, 1} {
+		var st AuditStats
+		db.View(func(tx *Tx) (err error) { st, err = tx.Stats(tenant, now); return })
+		want := AuditStats{Events: 11, ActiveUsers: 4, TopAction: "inside", TopCount: 5}
+		if st != want {
+			t.Errorf("tenant %d: %+v, want %+v", tenant, st, want)
+		}
+	}
+	var st AuditStats
+	db.View(func(tx *Tx) (err error) { st, err = tx.Stats(0, since.Add(-time.Nanosecond)); return })
+	if want := (AuditStats{Events: 6, ActiveUsers: 1, TopAction: "before", TopCount: 6}); st != want {
+		t.Errorf("a day earlier: %+v, want %+v", st, want)
+	}
+}
