@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"runtime/debug"
 )
 
 // checkPageTree validates a bbolt file's page tree from its raw bytes, before
@@ -19,7 +21,7 @@ import (
 // buckets are checked by their page header only: their contents are left
 // to the background check (DB.CheckPages). The root bucket's leaves, which
 // name the buckets, are always read in full. stop, if closed, ends the walk.
-func checkPageTree(path string, leaves bool, stop <-chan struct{}) error {
+func checkPageTree(path string, leaves bool, stop <-chan struct{}) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -36,7 +38,19 @@ func checkPageTree(path string, leaves bool, stop <-chan struct{}) error {
 	if uint64(st.Size())/m.pageSize < m.pgid {
 		return errors.New("the file is cut short")
 	}
-	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), leaves: leaves, stop: stop}
+	pages, unmap, err := mapPages(f, st.Size())
+	if err != nil {
+		return err
+	}
+	defer unmap()
+	// A file cut short under the mapping faults instead of failing a read.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the file cannot be read: %v", r)
+		}
+	}()
+	w := &pageWalker{f: pages, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), leaves: leaves, stop: stop}
 	if err := w.page(m.root, 0, 0); err != nil {
 		return err
 	}
@@ -104,7 +118,7 @@ func fnv64a(b []byte) uint64 {
 }
 
 type pageWalker struct {
-	f      *os.File
+	f      io.ReaderAt
 	ps     uint64
 	hwm    uint64
 	seen   []uint64 // a bit per page

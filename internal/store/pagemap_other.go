@@ -1,0 +1,13 @@
+//go:build !unix
+
+package store
+
+import (
+	"io"
+	"os"
+)
+
+// mapPages reads the file with system calls where mmap is not at hand.
+func mapPages(f *os.File, size int64) (io.ReaderAt, func(), error) {
+	return f, func() {}, nil
+}
