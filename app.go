@@ -266,9 +266,14 @@ func (a *App) GetAuditStats(tenantID uint64) (core.AuditStats, error) {
 	return a.core.GetAuditStats(a.ctx(), tenantID)
 }
 
-// GetAuditOptions lists the actions, resource types and users in the log.
+// GetAuditOptions lists the actions and resource types in the log.
 func (a *App) GetAuditOptions(tenantID uint64) (core.AuditOptions, error) {
 	return a.core.GetAuditOptions(a.ctx(), tenantID)
+}
+
+// SuggestAuditUsers offers the log's actors whose e-mail or name starts with prefix.
+func (a *App) SuggestAuditUsers(tenantID uint64, prefix string) ([]core.AuditUser, error) {
+	return a.core.SuggestAuditUsers(a.ctx(), tenantID, prefix)
 }
 
 // VerifyAudit checks the audit log's hash chain.

@@ -188,6 +188,9 @@ var authzRows = map[string]authzRow{
 	"ListAudit":       {guard: needsLog, target: tenantScoped, call: func(a *App, c *authzCase) error { return ignore(a.ListAudit(core.AuditFilter{TenantID: c.tenant})) }},
 	"GetAuditStats":   {guard: needsLog, target: tenantScoped, call: func(a *App, c *authzCase) error { return ignore(a.GetAuditStats(c.tenant)) }},
 	"GetAuditOptions": {guard: needsLog, target: tenantScoped, call: func(a *App, c *authzCase) error { return ignore(a.GetAuditOptions(c.tenant)) }},
+	"SuggestAuditUsers": {guard: needsLog, target: tenantScoped, call: func(a *App, c *authzCase) error {
+		return ignore(a.SuggestAuditUsers(c.tenant, "a"))
+	}},
 	"SaveAuditExport": {guard: needsLog, target: tenantScoped, call: func(a *App, c *authzCase) error {
 		return ignore(a.SaveAuditExport(core.AuditFilter{TenantID: c.tenant}, "csv"))
 	}},

@@ -200,15 +200,18 @@ func auditTenant(a *actor, requested uint64) (uint64, error) {
 type AuditOptions struct {
 	Actions   []string `json:"actions"`
 	Resources []string `json:"resources"`
-	Users     []string `json:"users"` // the most frequent actors, for suggestions
+	// Users is empty: the log may hold thousands of actors, so the user
+	// filter asks SuggestAuditUsers as the admin types instead.
+	Users []string `json:"users"`
 }
 
-// maxActorScan bounds the actor values GetAuditOptions reads: the most
-// frequent 200 of the first 5,000 are offered as suggestions, whatever a
-// flood of sign-ins with made-up addresses has added to the index.
-const maxActorScan = 5000
+// maxOptionValues bounds what GetAuditOptions reads of each dictionary:
+// actions and resource types are a few dozen, written by Gatehouse itself.
+const maxOptionValues = 1000
 
-// GetAuditOptions lists the actions, resource types and users in the log.
+// GetAuditOptions lists the actions and resource types in the log, from
+// their dictionaries (a few dozen entries each): a page open reads no
+// event and no actor.
 func (s *Service) GetAuditOptions(ctx context.Context, tenantID uint64) (AuditOptions, error) {
 	out := AuditOptions{Actions: []string{}, Resources: []string{}, Users: []string{}}
 	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {
@@ -219,34 +222,51 @@ func (s *Service) GetAuditOptions(ctx context.Context, tenantID uint64) (AuditOp
 		for _, f := range []struct {
 			kind byte
 			dst  *[]string
-			max  int
-			scan int // values read at most: the log's actors grow with every address ever tried
-		}{{store.FieldAction, &out.Actions, 1000, 1000}, {store.FieldResource, &out.Resources, 1000, 1000}, {store.FieldActor, &out.Users, 200, maxActorScan}} {
-			vals, err := tx.Values(tenant, f.kind, f.scan)
+		}{{store.FieldAction, &out.Actions}, {store.FieldResource, &out.Resources}} {
+			vals, err := tx.Values(tenant, f.kind, maxOptionValues)
 			if err != nil {
 				return err
 			}
-			keys := make([]string, 0, len(vals))
 			for k := range vals {
 				if k != "" {
-					keys = append(keys, k)
+					*f.dst = append(*f.dst, k)
 				}
 			}
-			sort.Slice(keys, func(i, j int) bool {
-				if f.kind == store.FieldActor && vals[keys[i]] != vals[keys[j]] {
-					return vals[keys[i]] > vals[keys[j]]
-				}
-				return keys[i] < keys[j]
-			})
-			if len(keys) > f.max {
-				keys = keys[:f.max]
-			}
-			*f.dst = append(*f.dst, keys...)
+			sort.Strings(*f.dst)
 		}
-		sort.Strings(out.Users)
 		return nil
 	})
 	return out, s.internal("audit options", err)
+}
+
+// AuditUser is an actor of the log offered to the user filter.
+type AuditUser struct {
+	Email string `json:"email"` // the filter's value: the e-mail, or a system actor's name
+	Name  string `json:"name"`  // as recorded; empty when unknown
+}
+
+// maxAuditSuggestions is how many actors a suggestion offers.
+const maxAuditSuggestions = 20
+
+// SuggestAuditUsers returns at most 20 actors of the visible log whose
+// e-mail or name starts with prefix (case-insensitive), reading at most a
+// page of the log's actor dictionary whatever its size.
+func (s *Service) SuggestAuditUsers(ctx context.Context, tenantID uint64, prefix string) ([]AuditUser, error) {
+	out := []AuditUser{}
+	if len(prefix) > maxEmailBytes {
+		return out, fieldError("user", "Enter the start of a name or e-mail address.")
+	}
+	err := s.view(ctx, needs(auth.ViewAudit), func(tx *store.Tx, a *actor) error {
+		tenant, err := auditTenant(a, tenantID)
+		if err != nil {
+			return err
+		}
+		for _, sg := range tx.SuggestActors(tenant, store.Fold(prefix), maxAuditSuggestions) {
+			out = append(out, AuditUser{Email: sg.Key, Name: sg.Name})
+		}
+		return nil
+	})
+	return out, s.internal("suggest audit users", err)
 }
 
 // VerifyAudit checks the whole hash chain (platform admins).

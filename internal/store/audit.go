@@ -43,6 +43,12 @@ const (
 	FieldResource byte = 'r'
 	FieldActor    byte = 'u'
 	FieldIP       byte = 'i'
+	// FieldActorName is in the dictionary only (no list of events): the
+	// actors by folded name, for suggestions as an admin types.
+	FieldActorName byte = 'n'
+	// FieldActorNames is in the dictionary only: each actor's key, a zero
+	// byte, and a name it acted under, to name actors found by e-mail.
+	FieldActorNames byte = 'm'
 )
 
 const hashLen = 32
@@ -131,20 +137,17 @@ func (t *Tx) indexEvent(e *Event, key []byte) error {
 	if err := t.b(bucketAuditSum).Put(key, summary(e)); err != nil {
 		return err
 	}
-	fields := []struct {
-		f byte
-		v string
-	}{{FieldAction, e.Action}, {FieldResource, e.ResourceType}, {FieldActor, e.ActorKey()}, {FieldIP, e.IP}}
 	for _, tenant := range tenantsOf(e) {
 		if err := t.b(bucketAuditTenant).Put(join(u64(tenant), key), []byte{}); err != nil {
 			return err
 		}
-		for _, f := range fields {
-			p := byPrefix(tenant, f.f, f.v)
-			if err := t.b(bucketAuditBy).Put(join(p, key), []byte{}); err != nil {
-				return err
+		for _, f := range eventFields(e) {
+			if f.posted {
+				if err := t.b(bucketAuditBy).Put(join(byPrefix(tenant, f.f, f.v), key), []byte{}); err != nil {
+					return err
+				}
 			}
-			if err := t.addCount(bucketAuditValues, join(u64(tenant), []byte{f.f}, []byte(f.v)), 1); err != nil {
+			if err := t.countValue(tenant, f.f, f.v, 1); err != nil {
 				return err
 			}
 		}
@@ -156,6 +159,34 @@ func (t *Tx) indexEvent(e *Event, key []byte) error {
 		}
 	}
 	return nil
+}
+
+// eventField is one of an event's values in the dictionary of distinct
+// values (audit_values_v1); a posted one also lists its events (audit_by_v1).
+type eventField struct {
+	f      byte
+	v      string
+	posted bool
+}
+
+// eventFields is the one list of an event's dictionary fields, for
+// indexing and unindexing alike.
+func eventFields(e *Event) []eventField {
+	fields := []eventField{{FieldAction, e.Action, true}, {FieldResource, e.ResourceType, true}, {FieldActor, e.ActorKey(), true}, {FieldIP, e.IP, true}}
+	if name := actorNameValue(e); name != "" {
+		fields = append(fields, eventField{FieldActorName, name, false}, eventField{FieldActorNames, e.ActorKey() + "\x00" + e.ActorName, false})
+	}
+	return fields
+}
+
+// actorNameValue is how an actor is found by name: the folded name, the
+// actor's key (one name may stand for several actors), and the name as
+// recorded, for display; zero bytes apart.
+func actorNameValue(e *Event) string {
+	if e.ActorName == "" || e.ActorKey() == "" {
+		return ""
+	}
+	return Fold(e.ActorName) + "\x00" + e.ActorKey() + "\x00" + e.ActorName
 }
 
 // tenantsOf is where an event is visible: its tenant, and 0 (every tenant).

@@ -395,19 +395,17 @@ func (t *Tx) unindexEvent(e *Event, key []byte) error {
 	if err := t.b(bucketAuditSum).Delete(key); err != nil {
 		return err
 	}
-	fields := []struct {
-		f byte
-		v string
-	}{{FieldAction, e.Action}, {FieldResource, e.ResourceType}, {FieldActor, e.ActorKey()}, {FieldIP, e.IP}}
 	for _, tenant := range tenantsOf(e) {
 		if err := t.b(bucketAuditTenant).Delete(join(u64(tenant), key)); err != nil {
 			return err
 		}
-		for _, f := range fields {
-			if err := t.b(bucketAuditBy).Delete(join(byPrefix(tenant, f.f, f.v), key)); err != nil {
-				return err
+		for _, f := range eventFields(e) {
+			if f.posted {
+				if err := t.b(bucketAuditBy).Delete(join(byPrefix(tenant, f.f, f.v), key)); err != nil {
+					return err
+				}
 			}
-			if err := t.addCount(bucketAuditValues, join(u64(tenant), []byte{f.f}, []byte(f.v)), -1); err != nil {
+			if err := t.countValue(tenant, f.f, f.v, -1); err != nil {
 				return err
 			}
 		}

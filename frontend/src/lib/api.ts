@@ -418,6 +418,7 @@ export const api = {
   listAudit: (f: AuditFilter) => call<{ events: AuditEvent[]; next: string }>('ListAudit', f),
   auditStats: (tenantId = 0) => call<{ events: number; activeUsers: number; topAction: string; topCount: number }>('GetAuditStats', tenantId),
   auditOptions: (tenantId = 0) => call<{ actions: string[]; resources: string[]; users: string[] }>('GetAuditOptions', tenantId),
+  suggestAuditUsers: (tenantId: number, prefix: string) => call<{ email: string; name: string }[]>('SuggestAuditUsers', tenantId, prefix),
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
   saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
