@@ -13,9 +13,25 @@ import (
 // in the same transaction as the events, so the page's dropdowns, the
 // user suggestions and the free-text planner read it instead of the log.
 
-// countValue adds d to the number of tenant's events with value v in field f.
+// countValue adds d to the number of tenant's events with value v in field
+// f. A value of the free-text fields that appears in, or leaves, the whole
+// log (tenant 0) enters or leaves the trigram index.
 func (t *Tx) countValue(tenant uint64, f byte, v string, d int64) error {
-	return t.addCount(bucketAuditValues, join(u64(tenant), []byte{f}, []byte(v)), d)
+	key := join(u64(tenant), []byte{f}, []byte(v))
+	old := int64(readU64(t.b(bucketAuditValues).Get(key)))
+	if err := t.addCount(bucketAuditValues, key, d); err != nil {
+		return err
+	}
+	if tenant != 0 || !isTextField(f) {
+		return nil
+	}
+	switch now := old + d; {
+	case old <= 0 && now > 0:
+		return t.indexGrams(f, v, 1)
+	case old > 0 && now <= 0:
+		return t.indexGrams(f, v, -1)
+	}
+	return nil
 }
 
 // ActorSuggestion is an actor of the log whose e-mail or name starts with
@@ -80,6 +96,19 @@ func (t *Tx) actorName(tenant uint64, key string) string {
 // migrateActorNames fills the dictionary's actor names from the events
 // already in the log (one read of each event).
 func migrateActorNames(t *Tx) error {
+	// Events moved in by migration 4 have their names already: start over.
+	var stale [][]byte
+	dc := t.b(bucketAuditValues).Cursor()
+	for k, _ := dc.First(); k != nil; k, _ = dc.Next() {
+		if len(k) > 8 && (k[8] == FieldActorName || k[8] == FieldActorNames) {
+			stale = append(stale, bytes.Clone(k))
+		}
+	}
+	for _, k := range stale {
+		if err := t.b(bucketAuditValues).Delete(k); err != nil {
+			return err
+		}
+	}
 	c := t.b(bucketAudit).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(v) < hashLen {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -69,46 +68,6 @@ func (it *revIter) next() {
 	it.set(k)
 }
 
-// merged walks several iterators as one, newest first, without repeats.
-type merged []*revIter
-
-func (m merged) cur() []byte {
-	var best []byte
-	for _, it := range m {
-		if it.k != nil && (best == nil || bytes.Compare(it.k, best) > 0) {
-			best = it.k
-		}
-	}
-	return best
-}
-
-// advance moves past the current key and returns the next one.
-func (m merged) advance() []byte {
-	best := bytes.Clone(m.cur())
-	for _, it := range m {
-		for it.k != nil && bytes.Equal(it.k, best) {
-			it.next()
-		}
-	}
-	return m.cur()
-}
-
-// matchValues returns the values of field whose folded form contains term.
-func (t *Tx) matchValues(tenant uint64, field byte, term string) ([]string, error) {
-	vals, err := t.Values(tenant, field, 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for v := range vals {
-		if strings.Contains(strings.ToLower(v), term) {
-			out = append(out, v)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // QueryAudit returns one page of events.
 func (t *Tx) QueryAudit(q AuditQuery) (AuditPage, error) {
 	var page AuditPage
@@ -153,29 +112,30 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 
 	// Choose the most selective index to drive the walk.
 	by := t.b(bucketAuditBy)
-	var drive merged
+	var drive *merged
 	switch {
 	case q.Actor != "":
-		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldActor, q.Actor), start)}
+		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldActor, q.Actor), start))
 	case q.Action != "":
-		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldAction, q.Action), start)}
+		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldAction, q.Action), start))
 	case q.Resource != "":
-		drive = merged{newRevIter(by, byPrefix(q.Tenant, FieldResource, q.Resource), start)}
+		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldResource, q.Resource), start))
 	case text != "":
-		for _, f := range []byte{FieldAction, FieldResource, FieldIP} {
-			vals, err := t.matchValues(q.Tenant, f, text)
-			if err != nil {
-				return err
-			}
-			for _, v := range vals {
-				drive = append(drive, newRevIter(by, byPrefix(q.Tenant, f, v), start))
-			}
-		}
-		if len(drive) == 0 {
+		plan := t.planText(q.Tenant, text, max(q.Limit, 50))
+		if !plan.walk && len(plan.values) == 0 {
 			return nil // the term matches no action, resource type or address
 		}
+		if plan.walk {
+			drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
+			break
+		}
+		its := make([]*revIter, len(plan.values))
+		for i, v := range plan.values {
+			its[i] = newRevIter(by, byPrefix(q.Tenant, v.f, v.v), start)
+		}
+		drive = newMerged(its...)
 	default:
-		drive = merged{newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start)}
+		drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
 	}
 
 	sums, events := t.b(bucketAuditSum), t.b(bucketAudit)

@@ -47,6 +47,13 @@ var (
 	bucketResets     = []byte("password_resets_v1") // reset id → PasswordReset JSON
 	bucketResetToken = []byte("reset_token_v1")     // sha256(token) → reset id
 	bucketUserReset  = []byte("user_reset_v1")      // user id → id of the user's live reset
+
+	// The free-text planner's trigram index over the dictionary of every
+	// tenant (tenant 0) for the action, resource type and IP fields
+	// (layout 8). A gram is 3 bytes of the lower-cased value padded with
+	// two zero bytes, so every byte of a value starts one.
+	bucketAuditGrams = []byte("audit_grams_v1")  // field | gram | value → empty
+	bucketAuditGramN = []byte("audit_gram_n_v1") // field | gram → how many values have it
 )
 
 // The buckets each migration added.
@@ -61,10 +68,11 @@ var (
 	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
 	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
 	layout6 = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
+	layout8 = [][]byte{bucketAuditGrams, bucketAuditGramN}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout8), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte

@@ -54,6 +54,46 @@ func (db *DB) Check() []error {
 	return errs
 }
 
+// checkAuditGrams verifies the trigram index against the dictionary of
+// every tenant: each value's grams, nothing else, and the counts.
+func (t *Tx) checkAuditGrams() []error {
+	if t.b(bucketAuditGrams) == nil {
+		return nil
+	}
+	want, wantN := map[string]bool{}, map[string]uint64{}
+	for _, f := range textFields {
+		vals, _ := t.Values(0, f, 0)
+		for v := range vals {
+			for _, g := range grams(v) {
+				want[string(f)+g+v] = true
+				wantN[string(f)+g]++
+			}
+		}
+	}
+	var errs []error
+	n := 0
+	_ = t.b(bucketAuditGrams).ForEach(func(k, _ []byte) error {
+		if n++; !want[string(k)] {
+			errs = append(errs, fmt.Errorf("trigram entry %q names no value of the dictionary", k))
+		}
+		return nil
+	})
+	if n != len(want) {
+		errs = append(errs, fmt.Errorf("the trigram index has %d entries, the dictionary makes %d", n, len(want)))
+	}
+	m := 0
+	_ = t.b(bucketAuditGramN).ForEach(func(k, v []byte) error {
+		if m++; readU64(v) != wantN[string(k)] {
+			errs = append(errs, fmt.Errorf("trigram %q counts %d values, the dictionary has %d", k, readU64(v), wantN[string(k)]))
+		}
+		return nil
+	})
+	if m != len(wantN) {
+		errs = append(errs, fmt.Errorf("the trigram counts hold %d grams, the dictionary makes %d", m, len(wantN)))
+	}
+	return errs
+}
+
 func (t *Tx) checkIndexes() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -153,5 +193,6 @@ func (t *Tx) checkIndexes() []error {
 		}
 		return nil
 	})
+	errs = append(errs, t.checkAuditGrams()...)
 	return errs
 }

@@ -23,6 +23,7 @@ var migrations = []migration{
 	{"give each tenant its own pending invitations", migrateInvitationsV2},
 	{"add password reset links", createBuckets(layout6)},
 	{"find audit actors by name", migrateActorNames},
+	{"index the audit dictionary by trigram", migrateAuditGrams},
 }
 
 func createBuckets(names [][]byte) func(tx *Tx) error {
