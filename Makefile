@@ -47,6 +47,7 @@ test-go: .deps-ok frontend/dist/index.html
 	go test -count=1 ./...
 	# The README's benchmarks must keep working: run the quick ones once (no timings asserted).
 	go test -count=1 -run '^$$' -bench 'ListUsers|AuditConcurrentWrites' -benchtime 1x ./internal/core/
+	GATEHOUSE_OFFICE_EVENTS=10000 go test -count=1 -run '^$$' -bench AuditOffice -benchtime 1x ./internal/core/
 	GATEHOUSE_LOAD_SECONDS=1 go test -count=1 -run '^$$' -bench LANLoad -benchtime 1x .
 
 test-frontend: .deps-ok
@@ -74,6 +75,7 @@ bench: .deps-ok frontend/dist/index.html
 	go test -run '^$$' -bench ListUsers -benchmem ./internal/core/
 	go test -run '^$$' -bench AuditConcurrentWrites -benchtime 5000x ./internal/core/
 	go test -run '^$$' -bench 'Audit1M|AuditVerify1M' -benchtime 200x -timeout 60m ./internal/core/
+	go test -run '^$$' -bench AuditOffice -benchtime 200x -timeout 60m ./internal/core/
 
 ## soak: the crash-safety suite with 2,000 kills instead of 200
 soak: .deps-ok frontend/dist/index.html
