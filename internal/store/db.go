@@ -244,4 +244,22 @@ type Tx struct {
 	auditKey []byte
 }
 
-func (t *Tx) b(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+func (t *Tx) b(name []byte) *bolt.Bucket {
+	b := t.tx.Bucket(name)
+	if fill, ok := fillPercent[string(name)]; ok && b != nil {
+		b.FillPercent = fill
+	}
+	return b
+}
+
+// fillPercent packs the audit log's buckets, which only grow at their
+// ends (or, for the tenants' and fields' lists, at the end of each list):
+// bbolt's default of half-full pages after a split would leave them half
+// empty for good, as nothing is ever inserted before the end.
+var fillPercent = map[string]float64{
+	string(bucketAudit):       1.0,
+	string(bucketAuditSum):    1.0,
+	string(bucketAuditTenant): 1.0,
+	string(bucketAuditBy):     0.9, // a list per value: a new value inserts in the middle
+	string(bucketAuditGrams):  0.9, // built in key order by its migration, then a few values a day
+}

@@ -1,0 +1,40 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The audit log's buckets only grow at their ends, so their pages are
+// packed: bbolt's default split leaves every page half empty for good.
+func TestAuditBucketsArePacked(t *testing.T) {
+	db := openAudit(t)
+	for batch := 0; batch < 10; batch++ {
+		err := db.Update(func(tx *Tx) error {
+			for i := 0; i < 500; i++ {
+				n := batch*500 + i
+				e := &Event{Time: t0.Add(time.Duration(n) * time.Second), ActorEmail: fmt.Sprintf("u%d@kw.uk", n%40), Action: "update",
+					ResourceType: "user", IP: fmt.Sprintf("10.0.%d.%d", n%7, n%250), TenantID: uint64(1 + n%3), Meta: []byte(`{"after":{"name":"New name"}}`)}
+				if err := tx.AppendEvent(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.bolt.View(func(btx *bolt.Tx) error {
+		for name, min := range map[string]float64{string(bucketAudit): 0.9, string(bucketAuditSum): 0.9, string(bucketAuditTenant): 0.9, string(bucketAuditBy): 0.5} {
+			st := btx.Bucket([]byte(name)).Stats()
+			if used := float64(st.LeafInuse) / float64(st.LeafAlloc); used < min {
+				t.Errorf("%s: leaf pages %.0f%% used, want at least %.0f%%", name, 100*used, 100*min)
+			}
+		}
+		return nil
+	})
+}
