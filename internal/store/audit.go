@@ -206,35 +206,6 @@ func (t *Tx) addCount(bucket, key []byte, d int64) error {
 	return b.Put(key, u64(uint64(n)))
 }
 
-// HourCounts are one hour's counters of one tenant, for the 24-hour stats.
-type HourCounts struct {
-	Events  int            `json:"n"`
-	Actions map[string]int `json:"a"`
-}
-
-func hourKey(tenant uint64, at time.Time) []byte {
-	return join(u64(tenant), u64(uint64(at.Unix()/3600)))
-}
-
-// keyTime is the time in an event's key: its own time, or its
-// predecessor's if a clock went back. Hours count by it, so counters and
-// key ranges agree.
-func keyTime(key []byte) time.Time { return time.Unix(0, int64(readU64(key))) }
-
-func (t *Tx) countHour(tenant uint64, e *Event, key []byte) error {
-	k := hourKey(tenant, keyTime(key))
-	var h HourCounts
-	if _, err := getJSON(t.b(bucketAuditHours), k, &h); err != nil {
-		return err
-	}
-	if h.Actions == nil {
-		h.Actions = map[string]int{}
-	}
-	h.Events++
-	h.Actions[e.Action]++
-	return putJSON(t.b(bucketAuditHours), k, h)
-}
-
 // markActive moves actor's "last active" entry to this event's key time, so
 // counting the actors active since a time is a short range scan.
 func (t *Tx) markActive(tenant uint64, actor string, key []byte) error {
@@ -252,32 +223,6 @@ func (t *Tx) markActive(tenant uint64, actor string, key []byte) error {
 		return err
 	}
 	return t.b(bucketAuditActive).Put(join(u64(tenant), at, []byte(actor)), []byte{})
-}
-
-// ActiveSince counts the actors of tenant with an event at or after since.
-func (t *Tx) ActiveSince(tenant uint64, since time.Time) int {
-	prefix := u64(tenant)
-	c := t.b(bucketAuditActive).Cursor()
-	n := 0
-	for k, _ := c.Seek(join(prefix, u64(uint64(since.UnixNano())))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		n++
-	}
-	return n
-}
-
-// Hours returns the counters of tenant's hours from since to until.
-func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) {
-	var out []HourCounts
-	c := t.b(bucketAuditHours).Cursor()
-	end := hourKey(tenant, until)
-	for k, v := c.Seek(hourKey(tenant, since)); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
-		var h HourCounts
-		if err := unmarshal(k, v, &h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 // Values lists the distinct values of an indexed field in tenant's log,

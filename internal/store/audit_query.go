@@ -254,8 +254,8 @@ func (t *Tx) hourRange(tenant uint64, from, to uint64) ([]HourCounts, error) {
 }
 
 func (t *Tx) addHour(tenant uint64, hour uint64, add func(HourCounts, int)) error {
-	var h HourCounts
-	if _, err := getJSON(t.b(bucketAuditHours), hourKey(tenant, hourOf(hour)), &h); err != nil {
+	h, err := t.getHour(hourKey(tenant, hourOf(hour)))
+	if err != nil {
 		return err
 	}
 	add(h, 1)

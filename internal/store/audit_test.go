@@ -416,3 +416,32 @@ func TestAuditStatsWindowIsExact(t *testing.T) {
 		t.Errorf("a day earlier: %+v, want %+v", st, want)
 	}
 }
+
+// A log whose hours were counted as JSON (layouts 4–8) is counted again,
+// compactly, by migration 9, with the same figures.
+func TestMigrationCountsHoursCompactly(t *testing.T) {
+	dir := t.TempDir()
+	db, err := openWith(dir, Options{AuditKey: []byte("k")}, migrations[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db, 120)
+	db.Close()
+	db, err = Open(dir, Options{AuditKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkClean(t, db)
+	db.View(func(tx *Tx) error {
+		if tx.tx.Bucket(bucketAuditHoursV1) != nil {
+			t.Error("the JSON counters are still there")
+		}
+		for tenant, want := range map[uint64]AuditStats{0: {Events: 120, ActiveUsers: 5, TopAction: "create", TopCount: 30}, 1: {Events: 60, ActiveUsers: 5, TopAction: "sign_in", TopCount: 30}} {
+			if st, err := tx.Stats(tenant, t0.Add(90*time.Minute)); err != nil || st != want {
+				t.Errorf("tenant %d: %+v %v, want %+v", tenant, st, err, want)
+			}
+		}
+		return nil
+	})
+}

@@ -29,14 +29,14 @@ var (
 
 	// The audit log (layout 4). Keys of events are k = time(8) | sequence(8),
 	// time never decreasing, so key order is append order is chain order.
-	bucketAudit       = []byte("audit_v2")        // k → hash(32) | Event JSON
-	bucketAuditSum    = []byte("audit_sum_v1")    // k → compact summary (tenant, actor, action, resource, IP)
-	bucketAuditTenant = []byte("audit_tenant_v1") // tenant | k → empty (tenant 0: every event)
-	bucketAuditBy     = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
-	bucketAuditValues = []byte("audit_values_v1") // tenant | field | value → count
-	bucketAuditHours  = []byte("audit_hours_v1")  // tenant | hour → counters JSON
-	bucketAuditLast   = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
-	bucketAuditActive = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
+	bucketAudit        = []byte("audit_v2")        // k → hash(32) | Event JSON
+	bucketAuditSum     = []byte("audit_sum_v1")    // k → compact summary (tenant, actor, action, resource, IP)
+	bucketAuditTenant  = []byte("audit_tenant_v1") // tenant | k → empty (tenant 0: every event)
+	bucketAuditBy      = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
+	bucketAuditValues  = []byte("audit_values_v1") // tenant | field | value → count
+	bucketAuditHoursV1 = []byte("audit_hours_v1")  // (layout 4–8) tenant | hour → counters JSON
+	bucketAuditLast    = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
+	bucketAuditActive  = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
 
 	// Invitations by tenant (layout 5): pending ones apart, so each tenant
 	// has its own pending invitation per address and lists them first.
@@ -54,6 +54,9 @@ var (
 	// two zero bytes, so every byte of a value starts one.
 	bucketAuditGrams = []byte("audit_grams_v1")  // field | gram | value → empty
 	bucketAuditGramN = []byte("audit_gram_n_v1") // field | gram → how many values have it
+
+	// Hourly counters, compact (layout 9): events, then each action and its count, as varints.
+	bucketAuditHours = []byte("audit_hours_v2") // tenant | hour → counters
 )
 
 // The buckets each migration added.
@@ -65,14 +68,15 @@ var (
 	}
 	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmailV1, bucketTenantInviteV1, bucketOutbox, bucketOutboxDue}
 	layout3 = [][]byte{bucketThrottle}
-	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
+	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHoursV1, bucketAuditLast, bucketAuditActive}
 	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
 	layout6 = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
 	layout8 = [][]byte{bucketAuditGrams, bucketAuditGramN}
+	layout9 = [][]byte{bucketAuditHours}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout8), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout8, layout9), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte

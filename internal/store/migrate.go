@@ -24,6 +24,7 @@ var migrations = []migration{
 	{"add password reset links", createBuckets(layout6)},
 	{"find audit actors by name", migrateActorNames},
 	{"index the audit dictionary by trigram", migrateAuditGrams},
+	{"count the audit log's hours compactly", migrateAuditHoursV2},
 }
 
 func createBuckets(names [][]byte) func(tx *Tx) error {

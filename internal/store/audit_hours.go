@@ -1,0 +1,141 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// HourCounts are one hour's counters of one tenant, for the 24-hour stats.
+type HourCounts struct {
+	Events  int
+	Actions map[string]int
+}
+
+func hourKey(tenant uint64, at time.Time) []byte {
+	return join(u64(tenant), u64(uint64(at.Unix()/3600)))
+}
+
+// keyTime is the time in an event's key: its own time, or its
+// predecessor's if a clock went back. Hours count by it, so counters and
+// key ranges agree.
+func keyTime(key []byte) time.Time { return time.Unix(0, int64(readU64(key))) }
+
+// encodeHour writes counters compactly (the stats read 25 of them per
+// call): the events, then each action, length-prefixed, and its count.
+func encodeHour(h HourCounts) []byte {
+	actions := make([]string, 0, len(h.Actions))
+	for a := range h.Actions {
+		actions = append(actions, a)
+	}
+	sort.Strings(actions)
+	b := binary.AppendUvarint(nil, uint64(h.Events))
+	for _, a := range actions {
+		b = binary.AppendUvarint(b, uint64(len(a)))
+		b = append(b, a...)
+		b = binary.AppendUvarint(b, uint64(h.Actions[a]))
+	}
+	return b
+}
+
+func decodeHour(k, v []byte) (HourCounts, error) {
+	bad := fmt.Errorf("corrupt hour counters %x", k)
+	n, w := binary.Uvarint(v)
+	if w <= 0 {
+		return HourCounts{}, bad
+	}
+	h := HourCounts{Events: int(n), Actions: map[string]int{}}
+	for v = v[w:]; len(v) > 0; {
+		l, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < l {
+			return HourCounts{}, bad
+		}
+		a := string(v[w : w+int(l)])
+		v = v[w+int(l):]
+		c, w := binary.Uvarint(v)
+		if w <= 0 {
+			return HourCounts{}, bad
+		}
+		h.Actions[a], v = int(c), v[w:]
+	}
+	return h, nil
+}
+
+func (t *Tx) getHour(k []byte) (HourCounts, error) {
+	v := t.b(bucketAuditHours).Get(k)
+	if v == nil {
+		return HourCounts{Actions: map[string]int{}}, nil
+	}
+	return decodeHour(k, v)
+}
+
+func (t *Tx) countHour(tenant uint64, e *Event, key []byte) error {
+	if t.b(bucketAuditHours) == nil {
+		return nil // an older layout, mid-migration: migration 9 counts the hours
+	}
+	k := hourKey(tenant, keyTime(key))
+	h, err := t.getHour(k)
+	if err != nil {
+		return err
+	}
+	h.Events++
+	h.Actions[e.Action]++
+	return t.b(bucketAuditHours).Put(k, encodeHour(h))
+}
+
+// Hours returns the counters of tenant's hours from since to until.
+func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) {
+	var out []HourCounts
+	c := t.b(bucketAuditHours).Cursor()
+	end := hourKey(tenant, until)
+	for k, v := c.Seek(hourKey(tenant, since)); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
+		h, err := decodeHour(k, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// migrateAuditHoursV2 counts the hours again, compactly, from the events'
+// keys and summaries, and drops the JSON counters of layouts 4–8.
+func migrateAuditHoursV2(t *Tx) error {
+	if err := createBuckets(layout9)(t); err != nil {
+		return err
+	}
+	hours := map[string]HourCounts{}
+	c := t.b(bucketAuditSum).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		s, ok := parseSummary(v)
+		if !ok {
+			return fmt.Errorf("audit summary %x is damaged", k)
+		}
+		for _, tenant := range tenantsOf(&Event{TenantID: s.Tenant}) {
+			hk := string(hourKey(tenant, keyTime(k)))
+			h := hours[hk]
+			if h.Actions == nil {
+				h.Actions = map[string]int{}
+			}
+			h.Events++
+			h.Actions[string(s.Action)]++
+			hours[hk] = h
+		}
+	}
+	keys := make([]string, 0, len(hours))
+	for k := range hours {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := t.b(bucketAuditHours).Put([]byte(k), encodeHour(hours[k])); err != nil {
+			return err
+		}
+	}
+	if t.tx.Bucket(bucketAuditHoursV1) != nil {
+		return t.tx.DeleteBucket(bucketAuditHoursV1)
+	}
+	return nil
+}
