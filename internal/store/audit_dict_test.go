@@ -59,24 +59,14 @@ func TestSuggestActorsByEmailOrName(t *testing.T) {
 // A log written before actors were indexed by name gets its names from the
 // migration.
 func TestMigrationIndexesActorNames(t *testing.T) {
-	dir := t.TempDir()
-	before := migrations[:6]
-	db, err := openWith(dir, Options{AuditKey: []byte("k")}, before)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *Tx) error {
-		return tx.AppendEvent(&Event{Time: t0, ActorName: "Grace Hopper", ActorEmail: "grace@kw.uk", Action: "update", TenantID: 3})
+	db := migratedFrom(t, 6, func(db *DB) {
+		err := db.Update(func(tx *Tx) error {
+			return tx.AppendEvent(&Event{Time: t0, ActorName: "Grace Hopper", ActorEmail: "grace@kw.uk", Action: "update", TenantID: 3})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	db, err = Open(dir, Options{AuditKey: []byte("k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	for _, tenant := range []uint64{0, 3} {
 		var got []ActorSuggestion
 		db.View(func(tx *Tx) error { got = tx.SuggestActors(tenant, "grace h", 20); return nil })

@@ -124,15 +124,8 @@ func migrateAuditHoursV2(t *Tx) error {
 			hours[hk] = h
 		}
 	}
-	keys := make([]string, 0, len(hours))
-	for k := range hours {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := t.b(bucketAuditHours).Put([]byte(k), encodeHour(hours[k])); err != nil {
-			return err
-		}
+	if err := putInKeyOrder(t.b(bucketAuditHours), hours, encodeHour); err != nil {
+		return err
 	}
 	if t.tx.Bucket(bucketAuditHoursV1) != nil {
 		return t.tx.DeleteBucket(bucketAuditHoursV1)

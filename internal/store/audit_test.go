@@ -420,18 +420,7 @@ func TestAuditStatsWindowIsExact(t *testing.T) {
 // A log whose hours were counted as JSON (layouts 4–8) is counted again,
 // compactly, by migration 9, with the same figures.
 func TestMigrationCountsHoursCompactly(t *testing.T) {
-	dir := t.TempDir()
-	db, err := openWith(dir, Options{AuditKey: []byte("k")}, migrations[:8])
-	if err != nil {
-		t.Fatal(err)
-	}
-	fill(t, db, 120)
-	db.Close()
-	db, err = Open(dir, Options{AuditKey: []byte("k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedFrom(t, 8, func(db *DB) { fill(t, db, 120) })
 	checkClean(t, db)
 	db.View(func(tx *Tx) error {
 		if tx.tx.Bucket(bucketAuditHoursV1) != nil {

@@ -5,6 +5,8 @@ import (
 	"container/heap"
 	"sort"
 	"strings"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Free text over the audit log is planned as a database would. The term
@@ -227,13 +229,19 @@ func migrateAuditGrams(t *Tx) error {
 			return err
 		}
 	}
-	gn := make([]string, 0, len(counts))
-	for k := range counts {
-		gn = append(gn, k)
+	return putInKeyOrder(t.b(bucketAuditGramN), counts, u64)
+}
+
+// putInKeyOrder writes a map's entries in key order, so bbolt appends
+// (a migration's bulk load) instead of splitting pages all over.
+func putInKeyOrder[V any](b *bolt.Bucket, m map[string]V, encode func(V) []byte) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	sort.Strings(gn)
-	for _, k := range gn {
-		if err := t.b(bucketAuditGramN).Put([]byte(k), u64(counts[k])); err != nil {
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := b.Put([]byte(k), encode(m[k])); err != nil {
 			return err
 		}
 	}

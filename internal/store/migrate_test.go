@@ -71,3 +71,22 @@ func TestOpenUpToDateWritesNothing(t *testing.T) {
 		t.Errorf("open wrote %d pages", n)
 	}
 }
+
+// migratedFrom makes a database at schema version from, lets write fill
+// it, then opens it with every migration; the database is closed at the
+// test's end.
+func migratedFrom(t *testing.T, from int, write func(db *DB)) *DB {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := openWith(dir, Options{AuditKey: []byte("k")}, migrations[:from])
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(db)
+	db.Close()
+	if db, err = Open(dir, Options{AuditKey: []byte("k")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
