@@ -47,10 +47,12 @@ func officeBenchService(b *testing.B) (*Service, context.Context) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	opened := time.Now()
 	db, err := store.Open(dir, store.Options{AuditKey: sealer.SubKey(auth.AuditChainPurpose), CheckKey: KeyCheck(sealer)})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("opened in %v (pending migrations included)", time.Since(opened))
 	b.Cleanup(func() { db.Close() })
 	svc := New(Config{DB: db, Sealer: sealer, Hasher: auth.NewHasher(4, 2), Now: func() time.Time { return benchNow }})
 	if err := svc.CheckKey(); err != nil {
