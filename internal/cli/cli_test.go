@@ -155,3 +155,16 @@ func TestDemoGoesIntoAFolderOfItsOwn(t *testing.T) {
 		t.Fatalf("demo over a database: %d %q", code, errOut)
 	}
 }
+
+// The first run on a new machine has no data folder yet: the key file must
+// not be written before the folder is made.
+func TestFirstRunMakesTheDataFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "config", "Gatehouse")
+	code, out, errOut := runCLI(t, "correct horse\n", "setup", "--data", dir, "--email", "a@b.co", "--name", "A", "--password-stdin")
+	if code != ExitOK || !strings.Contains(out, "Created A") {
+		t.Fatalf("setup into a folder not made yet: %d %q %q", code, out, errOut)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder: %v %v", st, err)
+	}
+}
