@@ -13,10 +13,11 @@ import (
 
 func runBackup(env *Env, args []string) error {
 	f := newFlags(env, "backup", "backup FILE [--data DIR]")
-	file, rest := firstArg(args)
-	if err := f.parse(rest); err != nil {
+	pos, err := f.parseArgs(args, 1)
+	if err != nil {
 		return err
 	}
+	file := first(pos)
 	if file == "" {
 		return usagef("backup needs the file to write, for example: gatehouse backup /media/usb/gatehouse.db")
 	}
@@ -48,10 +49,11 @@ func runBackup(env *Env, args []string) error {
 
 func runRestore(env *Env, args []string) error {
 	f := newFlags(env, "restore", "restore FILE [--data DIR]")
-	file, rest := firstArg(args)
-	if err := f.parse(rest); err != nil {
+	pos, err := f.parseArgs(args, 1)
+	if err != nil {
 		return err
 	}
+	file := first(pos)
 	if file == "" {
 		return usagef("restore needs the backup file")
 	}
@@ -115,11 +117,12 @@ func checkBackupKey(dir, file string) error {
 	return nil
 }
 
-func firstArg(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
+// first is the first positional argument, or "" when there is none.
+func first(positional []string) string {
+	if len(positional) == 0 {
+		return ""
 	}
-	return "", args
+	return positional[0]
 }
 
 func humanSize(n int64) string {

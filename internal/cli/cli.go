@@ -161,18 +161,49 @@ func newFlags(env *Env, name, usage string) *flags {
 	return f
 }
 
-// parse parses args; a bad flag is a usage error, --help prints usage.
+// parse parses args for a command that takes no positional argument.
 func (f *flags) parse(args []string) error {
-	if err := f.Parse(args); err != nil {
+	_, err := f.parseArgs(args, 0)
+	return err
+}
+
+// parseArgs parses args, flags before or after the positional arguments,
+// and returns those (at most max of them). A bad flag or an extra argument
+// is a usage error; --help prints usage.
+func (f *flags) parseArgs(args []string, max int) ([]string, error) {
+	positional, err := parseInterleaved(f.FlagSet, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err // the flag package has printed the usage
+			return nil, err // the flag package has printed the usage
 		}
-		return usageError{err.Error()}
+		return nil, usageError{err.Error()}
 	}
-	if f.NArg() > 0 {
-		return usagef("unexpected argument %q", f.Arg(0))
+	if len(positional) > max {
+		return nil, usagef("unexpected argument %q", positional[max])
 	}
-	return nil
+	return positional, nil
+}
+
+// parseInterleaved parses fs's flags wherever they stand among args and
+// returns the other arguments in order. The flag package stops at the first
+// argument that is not a flag, so parsing resumes after each one; after
+// "--" every argument is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func parse(env *Env, name, usage string, args []string) (*flags, error) {
