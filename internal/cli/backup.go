@@ -27,19 +27,20 @@ func runBackup(env *Env, args []string) error {
 	}
 	dir := f.dataDir(env)
 	var size int64
+	progress := func(done, total int64) { fmt.Fprintf(env.Stderr, "\rbacking up… %d%%", done*100/max(total, 1)) }
 	opt, _, _ := keyOptions(dir) // without a usable key file, a database that needs no migration still backs up
 	db, err := store.Open(dir, opt)
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		// The app is running: it makes the copy itself, without stopping.
-		size, err = backupViaControl(env, dir, path)
-		fmt.Fprint(env.Stderr, "\r")
+		var r controlReply
+		r, err = askRunning(dir, controlRequest{Op: opBackup, Path: path}, func(r controlReply) { progress(r.Done, r.Total) })
+		size = r.Size
 	case err == nil:
-		progress := func(done, total int64) { fmt.Fprintf(env.Stderr, "\rbacking up… %d%%", done*100/max(total, 1)) }
 		size, err = db.BackupTo(path, progress)
-		fmt.Fprint(env.Stderr, "\r")
 		db.Close()
 	}
+	fmt.Fprint(env.Stderr, "\r")
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,9 @@ Usage:
   gatehouse setup --email E --name N --password-stdin [--organisation O] [--data DIR]
                                          create the first SUPER_ADMIN without the UI
   gatehouse 2fa reset EMAIL [--data DIR] turn off a user's 2FA (they lost their authenticator)
+  gatehouse password reset EMAIL [--temporary-stdin] [--data DIR]
+                                         print a one-time reset link, or set a temporary
+                                         password read from standard input
   gatehouse audit verify [--data DIR]    check the audit log's hash chain
   gatehouse audit export --format csv|jsonl [--since T] [--until T] [--output FILE]
                                          export the audit log
@@ -81,6 +84,8 @@ Usage:
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
+Options may come before or after a command's arguments. backup, 2fa reset and
+password reset also work while the window or serve runs: the running app does them.
 Run "gatehouse COMMAND --help" for a command's options.
 `
 
@@ -117,6 +122,8 @@ func run(env *Env) error {
 		return runSetup(env, args)
 	case "2fa":
 		return run2FA(env, args)
+	case "password":
+		return runPassword(env, args)
 	case "audit":
 		return runAudit(env, args)
 	case "backup":
