@@ -13,10 +13,11 @@ import (
 
 func runBackup(env *Env, args []string) error {
 	f := newFlags(env, "backup", "backup FILE [--data DIR]")
-	file, rest := firstArg(args)
-	if err := f.parse(rest); err != nil {
+	pos, err := f.parseArgs(args, 1)
+	if err != nil {
 		return err
 	}
+	file := first(pos)
 	if file == "" {
 		return usagef("backup needs the file to write, for example: gatehouse backup /media/usb/gatehouse.db")
 	}
@@ -26,19 +27,20 @@ func runBackup(env *Env, args []string) error {
 	}
 	dir := f.dataDir(env)
 	var size int64
+	progress := func(done, total int64) { fmt.Fprintf(env.Stderr, "\rbacking up… %d%%", done*100/max(total, 1)) }
 	opt, _, _ := keyOptions(dir) // without a usable key file, a database that needs no migration still backs up
 	db, err := store.Open(dir, opt)
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		// The app is running: it makes the copy itself, without stopping.
-		size, err = backupViaControl(env, dir, path)
-		fmt.Fprint(env.Stderr, "\r")
+		var r controlReply
+		r, err = askRunning(dir, controlRequest{Op: opBackup, Path: path}, func(r controlReply) { progress(r.Done, r.Total) })
+		size = r.Size
 	case err == nil:
-		progress := func(done, total int64) { fmt.Fprintf(env.Stderr, "\rbacking up… %d%%", done*100/max(total, 1)) }
 		size, err = db.BackupTo(path, progress)
-		fmt.Fprint(env.Stderr, "\r")
 		db.Close()
 	}
+	fmt.Fprint(env.Stderr, "\r")
 	if err != nil {
 		return err
 	}
@@ -48,10 +50,11 @@ func runBackup(env *Env, args []string) error {
 
 func runRestore(env *Env, args []string) error {
 	f := newFlags(env, "restore", "restore FILE [--data DIR]")
-	file, rest := firstArg(args)
-	if err := f.parse(rest); err != nil {
+	pos, err := f.parseArgs(args, 1)
+	if err != nil {
 		return err
 	}
+	file := first(pos)
 	if file == "" {
 		return usagef("restore needs the backup file")
 	}
@@ -115,11 +118,12 @@ func checkBackupKey(dir, file string) error {
 	return nil
 }
 
-func firstArg(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
+// first is the first positional argument, or "" when there is none.
+func first(positional []string) string {
+	if len(positional) == 0 {
+		return ""
 	}
-	return "", args
+	return positional[0]
 }
 
 func humanSize(n int64) string {
