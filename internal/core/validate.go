@@ -110,7 +110,7 @@ func cleanEmail(field, s string) (string, error) {
 		return "", fieldError(field, "Enter an e-mail address.")
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at < 0 {
+	if at < 0 || at == len(s)-1 {
 		return "", fieldError(field, "Enter an e-mail address like name@example.com.")
 	}
 	local, domain := s[:at], s[at+1:]
