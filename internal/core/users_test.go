@@ -99,3 +99,21 @@ func TestListUsersRefusesBadInput(t *testing.T) {
 		wantCode(t, c.name, err, Invalid, c.field)
 	}
 }
+
+// Search folds case and accents, both ways (issue 13): an admin typing on
+// a keyboard without accents finds Zoë, and "ZOË" finds Zoe.
+func TestSearchFoldsAccentsAndCase(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	for _, name := range []string{"Zoë Ångström", "Zoe Smith", "Renée Straße", "Bjørn Ølsen"} {
+		if _, err := e.svc.CreateUser(ctx, CreateUserInput{Email: fmt.Sprintf("u%d@kwgroup.uk", len(name)), Name: name, Role: "AGENT", Password: testPassword}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for term, want := range map[string]int{"zoe": 2, "ZOË": 2, "angstrom": 1, "renee": 1, "strasse": 1, "ølsen": 1, "olsen": 0} {
+		page, err := e.svc.ListUsers(ctx, ListUsersInput{Search: term})
+		if err != nil || len(page.Users) != want {
+			t.Errorf("search %q: %d users, want %d (%v)", term, len(page.Users), want, err)
+		}
+	}
+}

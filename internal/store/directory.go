@@ -5,11 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"gatehouse/internal/auth"
+	"unicode"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"gatehouse/internal/auth"
 )
 
 // The directory is the users list of each tenant, kept as two indexes (by
@@ -99,7 +105,7 @@ func encodeRow(u *User) []byte {
 	if !u.LastLoginAt.IsZero() {
 		last = u.LastLoginAt.Unix()
 	}
-	search := Fold(u.Name) + "\x00" + Fold(u.Email)
+	search := SearchFold(u.Name) + "\x00" + SearchFold(u.Email)
 	buf := make([]byte, 0, 16+len(u.Name)+len(u.Email)+len(search)+len(u.Role))
 	buf = append(buf, flags, byte(len(u.Role)))
 	buf = append(buf, u.Role...)
@@ -222,7 +228,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	search := []byte(Fold(q.Search))
+	search := []byte(SearchFold(q.Search))
 	role := []byte(q.Role)
 	match := func(v rowView) (bool, error) {
 		if !v.valid() {
@@ -295,4 +301,41 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	}
 	page.Rows = rows
 	return page, nil
+}
+
+// accents takes the marks off letters: "Zoë" and "Zoe" search alike.
+var accents = runes.Remove(runes.In(unicode.Mn))
+
+// SearchFold is how names and e-mails are compared when searching: case
+// folded, accents removed (é → e, ø stays ø: it is a letter of its own),
+// so "zoe" finds "Zoë" and "ZOË" finds "Zoe".
+func SearchFold(s string) string {
+	out, _, err := transform.String(transform.Chain(norm.NFD, accents, norm.NFC), strings.TrimSpace(s))
+	if err != nil {
+		out = strings.TrimSpace(s)
+	}
+	return cases.Fold().String(out)
+}
+
+// migrateSearchFold rewrites every users-list row with the accent-folded
+// search text (layout 7); keys and order are unchanged.
+func migrateSearchFold(tx *Tx) error {
+	var users []User
+	err := tx.b(bucketUsers).ForEach(func(k, v []byte) error {
+		var u User
+		if err := unmarshal(k, v, &u); err != nil {
+			return err
+		}
+		users = append(users, u)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range users {
+		if err := tx.addDirectory(&users[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
