@@ -37,6 +37,13 @@ type UserRow struct {
 	Active      bool       `json:"active"`
 	LastLoginAt *time.Time `json:"lastLoginAt"`
 	LockedUntil *time.Time `json:"lockedUntil"` // sign-in locked after failures
+	// MustChangePassword: they hold a temporary password.
+	MustChangePassword bool `json:"mustChangePassword"`
+	// CanChange says whether the caller may change this user (edit,
+	// deactivate, unlock, reset); when not, Why says why, so a row offers
+	// only what will work.
+	CanChange bool   `json:"canChange"`
+	Why       string `json:"why,omitempty"`
 }
 
 // UserPage is one page of the users list.
@@ -92,6 +99,11 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	}
 	var page store.DirectoryPage
 	var locks []*time.Time
+	type rowExtra struct {
+		mustChange, canChange bool
+		why                   string
+	}
+	var extras []rowExtra
 	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
 		q.TenantID = a.tenant.ID
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
@@ -116,8 +128,20 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		}
 		now := a.now
 		locks = make([]*time.Time, len(page.Rows))
+		extras = make([]rowExtra, len(page.Rows))
 		for i, r := range page.Rows {
 			if locks[i], err = accountLock(tx, r.Email, now); err != nil {
+				return err
+			}
+			u, err := tx.User(r.UserID)
+			if err != nil {
+				return err
+			}
+			if u == nil {
+				continue
+			}
+			extras[i].mustChange = u.MustChangePassword
+			if extras[i].canChange, extras[i].why, err = canChange(tx, a, u); err != nil {
 				return err
 			}
 		}
@@ -132,7 +156,8 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}
 	for i, r := range page.Rows {
 		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
-			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i]}
+			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i],
+			MustChangePassword: extras[i].mustChange, CanChange: extras[i].canChange, Why: extras[i].why}
 	}
 	return out, nil
 }

@@ -117,3 +117,27 @@ func TestSearchFoldsAccentsAndCase(t *testing.T) {
 		}
 	}
 }
+
+// Each row says whether the caller may change that user, and why not, so
+// the list offers only what will work (issue 13).
+func TestRowsSayWhatTheCallerMayDo(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	e.addUser("Ada", auth.Admin, true)
+	e.addUser("Max", auth.Manager, true)
+	e.addUser("Ann", auth.Agent, true)
+	mgr := e.signIn("max@kwgroup.uk")
+	page, err := e.svc.ListUsers(mgr, ListUsersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Users {
+		want := r.Role != auth.Admin && r.Role != auth.SuperAdmin
+		if r.CanChange != want {
+			t.Errorf("%s (%s): canChange %v, want %v", r.Name, r.Role, r.CanChange, want)
+		}
+		if !r.CanChange && r.Why == "" {
+			t.Errorf("%s: no reason given", r.Name)
+		}
+	}
+}
