@@ -139,6 +139,12 @@ func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
 	return keep(a, res, token, err)
 }
 
+// BulkUsers applies one action to many users of the list, each under the
+// rules of the single action.
+func (a *App) BulkUsers(in core.BulkInput) (core.BulkResult, error) {
+	return a.core.BulkUsers(a.ctx(), in)
+}
+
 // RequestPasswordReset e-mails a reset link ("Forgot password?"); the
 // answer is the same whether or not the address has an account.
 func (a *App) RequestPasswordReset(in core.ForgotPasswordInput) error {

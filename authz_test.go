@@ -151,6 +151,13 @@ var authzRows = map[string]authzRow{
 	"SetTemporaryPassword": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
 		return ignore(a.SetTemporaryPassword(core.SetTemporaryPasswordInput{UserID: c.id, Password: "a temporary password"}))
 	}},
+	"BulkUsers": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
+		res, err := a.BulkUsers(core.BulkInput{IDs: []uint64{c.id}, Action: "deactivate"})
+		if err == nil && len(res.Refused) > 0 {
+			return &core.Error{Code: core.Forbidden, Message: res.Refused[0].Why}
+		}
+		return err
+	}},
 	"CreateUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.CreateUser(core.CreateUserInput{Email: "new.person@example.com", Name: "New Person", Role: string(c.role), Password: "a long temporary password", TenantID: c.tenant}))
 	}},
