@@ -17,7 +17,7 @@ type ListUsersInput struct {
 	Search string `json:"search"`
 	Role   string `json:"role"`   // "" or a role
 	Status string `json:"status"` // "", "active" or "inactive"
-	Sort   string `json:"sort"`   // "name" (default) or "email"
+	Sort   string `json:"sort"`   // name (default), email, role, mfa, status, lastLogin
 	Desc   bool   `json:"desc"`
 	After  string `json:"after"`
 	Before string `json:"before"`
@@ -51,6 +51,10 @@ type UserPage struct {
 	Users []UserRow `json:"users"`
 	Next  string    `json:"next"`
 	Prev  string    `json:"prev"`
+	// Total is how many users match; TotalAtLeast marks a lower bound (a
+	// search matching more than 10,000), shown as "10,000+".
+	Total        int  `json:"total"`
+	TotalAtLeast bool `json:"totalAtLeast"`
 }
 
 const maxSearchChars = 200
@@ -74,13 +78,11 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	default:
 		return UserPage{}, fieldError("status", "Choose Active or Inactive.")
 	}
-	switch in.Sort {
-	case "", "name":
-		q.Sort = store.SortByName
-	case "email":
-		q.Sort = store.SortByEmail
-	default:
-		return UserPage{}, fieldError("sort", "Sort by name or email.")
+	q.Sort = store.SortByName
+	if in.Sort != "" {
+		if q.Sort = store.DirectorySort(in.Sort); !store.ValidSort(q.Sort) {
+			return UserPage{}, fieldError("sort", "Sort by name, email, role, mfa, status or lastLogin.")
+		}
 	}
 	if in.Limit == 0 {
 		q.Limit = 50
@@ -153,7 +155,8 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if err != nil {
 		return UserPage{}, s.internal("list users", err)
 	}
-	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}
+	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev),
+		Total: page.Total, TotalAtLeast: page.TotalAtLeast}
 	for i, r := range page.Rows {
 		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
 			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i],

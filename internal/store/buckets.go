@@ -47,6 +47,13 @@ var (
 	bucketResets     = []byte("password_resets_v1") // reset id → PasswordReset JSON
 	bucketResetToken = []byte("reset_token_v1")     // sha256(token) → reset id
 	bucketUserReset  = []byte("user_reset_v1")      // user id → id of the user's live reset
+
+	// The users list's other orders and its counters (layout 7).
+	bucketDirRole   = []byte("dir_role_v1")   // tenant id | 255-rank, lower(name) 0 user id → directory row
+	bucketDirMFA    = []byte("dir_mfa_v1")    // tenant id | mfa 0/1, lower(name) 0 user id → directory row
+	bucketDirStatus = []byte("dir_status_v1") // tenant id | inactive 0/1, lower(name) 0 user id → directory row
+	bucketDirLogin  = []byte("dir_login_v1")  // tenant id | last login (unix s), lower(name) 0 user id → directory row
+	bucketDirCount  = []byte("dir_count_v1")  // tenant id | active 0/1 | role → number of users
 )
 
 // The buckets each migration added.
@@ -61,10 +68,11 @@ var (
 	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHours, bucketAuditLast, bucketAuditActive}
 	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
 	layout6 = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
+	layout7 = [][]byte{bucketDirRole, bucketDirMFA, bucketDirStatus, bucketDirLogin, bucketDirCount}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte
