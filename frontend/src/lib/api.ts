@@ -240,7 +240,7 @@ export interface UserRow {
   active: boolean
   lastLoginAt: string | null
   lockedUntil: string | null
-  /** Not sent by ListUsers yet (see issue 12); shown when it is. */
+  /** Holds a temporary password (ListUsers sends it from main 1c2cf53 on). */
   mustChangePassword?: boolean
 }
 
