@@ -131,6 +131,8 @@ test('Create now with "choose their own password": the first sign-in lands on th
   await expect(field).toHaveAttribute('type', 'password')
   await createNow(page, server.url, { email: 'jamie@kwgroup.uk', name: 'Jamie Lee', role: 'Manager', password: temporary, mustChange: true })
   await expect(page.getByText('must choose their own password at their first sign-in')).toBeVisible()
+  await page.goto(server.url + '/admin/users')
+  await expect(page.getByRole('row', { name: /Jamie Lee/ })).toContainText('Must change password')
 
   await editUser(page, server.url, 'Jamie Lee')
   await expect(page.getByRole('region', { name: 'Status' })).toContainText('Must change password')
