@@ -16,7 +16,7 @@ const (
 	ActEndSession     = "end_session"
 )
 
-// ChangePasswordInput is Profile → Security's form.
+// ChangePasswordInput is the form of Account settings → Security.
 type ChangePasswordInput struct {
 	Current string `json:"current"`
 	New     string `json:"new"`

@@ -20,6 +20,8 @@ export interface UserView {
   createdAt: string
   lastLoginAt: string | null
   lockedUntil: string | null
+  /** They have a temporary password to replace at their next sign-in. */
+  mustChangePassword: boolean
 }
 
 export interface TenantView {
@@ -36,6 +38,8 @@ export interface Me {
   multiTenant: boolean
   memberships: MembershipView[]
   mustEnrol: boolean
+  /** Held at the change-password step: a temporary password to replace first. */
+  mustChangePassword: boolean
   security: SecurityPolicy
   demo: boolean
 }
@@ -81,7 +85,7 @@ export interface SecurityPolicy {
 }
 
 export interface SignInResult {
-  step: 'done' | 'totp' | 'enrol'
+  step: 'done' | 'totp' | 'enrol' | 'password'
   me: Me | null
 }
 
@@ -178,6 +182,8 @@ export interface CreateUserInput {
   officeAddress: string
   notes: string
   tenantId?: number
+  /** Ask them to choose their own password at first sign-in; omitted means yes. */
+  mustChangePassword?: boolean
 }
 
 export interface UserDetail {
@@ -234,6 +240,8 @@ export interface UserRow {
   active: boolean
   lastLoginAt: string | null
   lockedUntil: string | null
+  /** Holds a temporary password (ListUsers sends it from main 1c2cf53 on). */
+  mustChangePassword?: boolean
 }
 
 export interface UserPage {
@@ -252,6 +260,25 @@ export interface ListUsersInput {
   before?: string
   limit?: number
   tenantId?: number
+}
+
+export interface SetupStatus {
+  needed: boolean
+  codeRequired: boolean
+  /** E-mail is set up: "Forgot password?" works, and invitations are e-mailed. */
+  resetByEmail: boolean
+}
+
+export interface PasswordResetInfo {
+  state: 'valid' | 'expired' | 'unknown'
+  email?: string
+}
+
+/** A reset link an administrator made: e-mailed when mail is set up, shown either way. */
+export interface ResetLink {
+  link: string
+  emailed: boolean
+  expiresAt: string
 }
 
 export interface SetupInput {
@@ -340,6 +367,8 @@ export function pickTransport(win: WailsWindow = globalThis as WailsWindow): Tra
 let transport: Transport | undefined
 let onSignedOut: (() => void) | undefined
 let onMFARequired: (() => void) | undefined
+let onPasswordChangeRequired: (() => void) | undefined
+let onDamaged: (() => void) | undefined
 
 /** useTransport replaces the transport (tests). */
 export function useTransport(t: Transport) {
@@ -356,12 +385,32 @@ export function whenMFARequired(fn: () => void) {
   onMFARequired = fn
 }
 
+/** whenPasswordChangeRequired registers what to do when a temporary password must be replaced first. */
+export function whenPasswordChangeRequired(fn: () => void) {
+  onPasswordChangeRequired = fn
+}
+
+/** whenDamaged registers what to do when the server reports a damaged database. */
+export function whenDamaged(fn: () => void) {
+  onDamaged = fn
+}
+
 export function inDesktop(): boolean {
   return !!(globalThis as WailsWindow).go?.main?.App
 }
 
 // Methods that work without a session: their failures never mean "signed out".
-const publicMethods = new Set(['SignIn', 'SignInTOTP', 'SetupStatus', 'Setup', 'InvitationInfo', 'AcceptInvitation'])
+const publicMethods = new Set([
+  'SignIn',
+  'SignInTOTP',
+  'SetupStatus',
+  'Setup',
+  'InvitationInfo',
+  'AcceptInvitation',
+  'RequestPasswordReset',
+  'PasswordResetInfo',
+  'ResetPassword',
+])
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   transport ??= pickTransport()
@@ -371,12 +420,14 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
     const err = toApiError(e)
     if (err.code === 'unauthenticated' && !publicMethods.has(method)) onSignedOut?.()
     if (err.code === 'mfa_required') onMFARequired?.()
+    if (err.code === 'password_change_required') onPasswordChangeRequired?.()
+    if (err.code === 'damaged') onDamaged?.()
     throw err
   }
 }
 
 export const api = {
-  setupStatus: () => call<{ needed: boolean; codeRequired: boolean }>('SetupStatus'),
+  setupStatus: () => call<SetupStatus>('SetupStatus'),
   setup: (input: SetupInput) => call<SignInResult>('Setup', input),
   signIn: (email: string, password: string) => call<SignInResult>('SignIn', { email, password }),
   signInTOTP: (code: string) => call<Me>('SignInTOTP', { code }),
@@ -410,6 +461,11 @@ export const api = {
   newRecoveryCodes: (password: string) => call<string[]>('NewRecoveryCodes', { password }),
   resetUserTOTP: (userId: number, password: string) => call<UserView>('ResetUserTOTP', { userId, password }),
   changePassword: (current: string, next: string) => call<null>('ChangePassword', { current, new: next }),
+  requestPasswordReset: (email: string) => call<null>('RequestPasswordReset', { email }),
+  passwordResetInfo: (token: string) => call<PasswordResetInfo>('PasswordResetInfo', token),
+  resetPassword: (token: string, password: string) => call<{ email: string }>('ResetPassword', { token, password }),
+  sendPasswordReset: (userId: number) => call<ResetLink>('SendPasswordReset', userId),
+  setTemporaryPassword: (userId: number, password: string) => call<UserView>('SetTemporaryPassword', { userId, password }),
   listMySessions: () => call<SessionView[]>('ListMySessions'),
   signOutSession: (id: string) => call<null>('SignOutSession', id),
   signOutEverywhere: () => call<null>('SignOutEverywhere'),
