@@ -139,6 +139,10 @@ func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
 	return keep(a, res, token, err)
 }
 
+// SendUnsentInvitations e-mails the invitations that went unsent while
+// e-mail was not set up.
+func (a *App) SendUnsentInvitations() (int, error) { return a.core.SendUnsentInvitations(a.ctx()) }
+
 // BulkUsers applies one action to many users of the list, each under the
 // rules of the single action.
 func (a *App) BulkUsers(in core.BulkInput) (core.BulkResult, error) {

@@ -164,6 +164,7 @@ var authzRows = map[string]authzRow{
 	"InviteUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.InviteUser(core.InviteInput{Email: "invited.person@example.com", Role: string(c.role), TenantID: c.tenant}))
 	}},
+	"SendUnsentInvitations": {guard: needsUser, call: func(a *App, _ *authzCase) error { return ignore(a.SendUnsentInvitations()) }},
 	"ListInvitations": {guard: needsUser, call: func(a *App, _ *authzCase) error {
 		return ignore(a.ListInvitations(core.ListInvitationsInput{All: true}))
 	}},

@@ -361,3 +361,35 @@ func TestLastActiveSuperAdminStays(t *testing.T) {
 		}
 	}
 }
+
+// The code step offers recovery codes only when they are on and the user
+// has some left (issue 12, item 6).
+func TestCodeStepSaysWhetherRecoveryCodesAreThere(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	e.enrol(ctx)
+	step := func() SignInResult {
+		t.Helper()
+		res, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})
+		if err != nil || res.Step != stageTOTP {
+			t.Fatalf("sign-in: %+v %v", res, err)
+		}
+		return res
+	}
+	if step().RecoveryCodes {
+		t.Fatal("recovery codes offered while the policy is off")
+	}
+	on := true
+	if _, err := e.svc.UpdateSettings(ctx, SettingsInput{RecoveryCodes: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if step().RecoveryCodes {
+		t.Fatal("recovery codes offered to a user who has none")
+	}
+	if _, err := e.svc.NewRecoveryCodes(ctx, NewRecoveryCodesInput{Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if !step().RecoveryCodes {
+		t.Fatal("recovery codes not offered to a user who has them")
+	}
+}

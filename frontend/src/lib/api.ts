@@ -87,6 +87,8 @@ export interface SecurityPolicy {
 export interface SignInResult {
   step: 'done' | 'totp' | 'enrol' | 'password'
   me: Me | null
+  /** At the code step: recovery codes are on and this user has some left. */
+  recoveryCodes: boolean
 }
 
 export interface TOTPEnrolment {
@@ -132,6 +134,8 @@ export interface UserMembership extends TenantView {
 
 export interface MailStatus {
   state: 'queued' | 'sent' | 'failed' | 'cancelled'
+  /** 'no_smtp' when it was not sent because e-mail was not set up. */
+  reason?: string
   error: string
   attempts: number
   nextAttemptAt: string | null
@@ -171,6 +175,8 @@ export interface InvitationList {
   invitations: InvitationView[]
   next: string
   pending: number
+  /** Live invitations not e-mailed because e-mail was not set up. */
+  unsent: number
 }
 
 export interface CreateUserInput {
@@ -441,6 +447,7 @@ export const api = {
   reactivateUser: (id: number) => call<UserView>('ReactivateUser', id),
   inviteUser: (input: { email: string; role: string; tenantId?: number }) => call<InviteResult>('InviteUser', input),
   listInvitations: (all: boolean, after = '') => call<InvitationList>('ListInvitations', { all, after }),
+  sendUnsentInvitations: () => call<number>('SendUnsentInvitations'),
   invitationLink: (id: number) => call<string>('InvitationLink', id),
   resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
   revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InvitationView, MailStatus } from './api'
-import { damagedTitle, invitationMail, invitationSent, lostDevice, mailNotSetUp, mustChooseOwn, resetEmailed, resetRequested, securityPlace } from './messages'
+import { sendUnsent, damagedTitle, invitationMail, invitationSent, lostDevice, mailNotSetUp, mustChooseOwn, resetEmailed, resetRequested, securityPlace, useRecoveryCode } from './messages'
 
 // The words of issue 12, pinned so they cannot drift back to untrue ones.
 describe('messages', () => {
@@ -11,6 +11,7 @@ describe('messages', () => {
     expect(resetEmailed('emma@kwgroup.uk')).toBe('E-mailed to emma@kwgroup.uk — the link works once, for an hour')
     expect(mustChooseOwn).toBe('They must choose their own password at their next sign-in')
     expect(lostDevice).toBe('Lost your device? Ask your administrator to reset your 2FA.')
+    expect(useRecoveryCode).toBe('Lost your device? Enter one of your recovery codes instead.')
     expect(damagedTitle).toBe('The database is damaged — restore from a backup')
   })
 
@@ -24,7 +25,7 @@ describe('messages', () => {
 describe('invitationMail', () => {
   const mail = (m: Partial<MailStatus>): MailStatus => ({ state: 'queued', error: '', attempts: 0, nextAttemptAt: null, sentAt: null, ...m })
   const inv = (state: InvitationView['state'], m: MailStatus | null) => ({ state, mail: m })
-  const noSMTP = mail({ state: 'failed', attempts: 1, error: 'e-mail is not set up in Settings; copy the link and share it instead' })
+  const noSMTP = mail({ state: 'failed', reason: 'no_smtp', attempts: 1, error: 'e-mail is not set up in Settings; copy the link and share it instead' })
 
   it('shows an invitation never e-mailed for want of SMTP as neutral, not a failure', () => {
     expect(invitationMail(inv('pending', noSMTP), false)).toEqual({ text: 'Not e-mailed (no SMTP)', tone: 'neutral', reason: '' })
@@ -51,5 +52,12 @@ describe('invitationMail', () => {
     expect(invitationMail(inv('pending', mail({})), true).text).toBe('Queued')
     expect(invitationMail(inv('pending', mail({ attempts: 2, nextAttemptAt: '2026-05-18T09:30:00Z', error: 'timeout' })), true)).toMatchObject({ text: expect.stringMatching(/^Retrying 18\/05/), tone: 'plain' })
     expect(invitationMail(inv('pending', null), true).text).toBe('—')
+  })
+})
+
+describe('sendUnsent', () => {
+  it('counts the unsent invitations it offers to send', () => {
+    expect(sendUnsent(1)).toBe('Send the 1 unsent invitation now')
+    expect(sendUnsent(3)).toBe('Send the 3 unsent invitations now')
   })
 })

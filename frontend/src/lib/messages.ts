@@ -16,6 +16,8 @@ export const resetEmailed = (email: string) => `E-mailed to ${email} — the lin
 export const mustChooseOwn = 'They must choose their own password at their next sign-in'
 
 export const lostDevice = 'Lost your device? Ask your administrator to reset your 2FA.'
+/** The code step's hint when the user has recovery codes left. */
+export const useRecoveryCode = 'Lost your device? Enter one of your recovery codes instead.'
 
 export const damagedTitle = 'The database is damaged — restore from a backup'
 
@@ -39,9 +41,8 @@ export function invitationMail(inv: Pick<InvitationView, 'state' | 'mail'>, mail
   if (!m) return none
   if (m.state === 'sent') return { text: `Sent ${formatDateTime(m.sentAt)}`, tone: 'plain', reason: '' }
   if (inv.state === 'accepted' || inv.state === 'revoked') return none
-  // The outbox fails a message at once when SMTP is missing; it says so in
-  // its error (the API has no reason code for it yet).
-  const noSMTP = (m.state === 'failed' && /not set up/i.test(m.error)) || (m.state === 'queued' && !mailSetUp)
+  // The outbox fails a message at once when SMTP is missing, with that reason.
+  const noSMTP = (m.state === 'failed' && m.reason === 'no_smtp') || (m.state === 'queued' && !mailSetUp)
   if (noSMTP) return { text: 'Not e-mailed (no SMTP)', tone: 'neutral', reason: '' }
   switch (m.state) {
     case 'queued':
@@ -51,4 +52,9 @@ export function invitationMail(inv: Pick<InvitationView, 'state' | 'mail'>, mail
     default:
       return { text: 'Not sent', tone: 'plain', reason: '' }
   }
+}
+
+/** The invitations list's offer once e-mail is set up. */
+export function sendUnsent(n: number): string {
+  return n === 1 ? 'Send the 1 unsent invitation now' : `Send the ${n} unsent invitations now`
 }
