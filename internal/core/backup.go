@@ -69,13 +69,13 @@ func (s *Service) DownloadBackup(ctx context.Context, passphrase string, w io.Wr
 }
 
 // SaveBackup writes an encrypted backup to path, a file the platform admin
-// chose in the window's save dialog.
+// chose in the window's save dialog (which asked before replacing one).
 func (s *Service) SaveBackup(ctx context.Context, path, passphrase string) (BackupResult, error) {
 	to, err := s.backupGate(ctx, passphrase)
 	if err != nil {
 		return BackupResult{}, err
 	}
-	res, err := s.backupToFile(path, to, nil)
+	res, err := s.backupToFile(path, to, nil, true)
 	if err != nil {
 		return BackupResult{}, err
 	}
@@ -86,14 +86,14 @@ func (s *Service) SaveBackup(ctx context.Context, path, passphrase string) (Back
 // command line and the control socket call it; they are the machine's own
 // user, so it is logged, not audited).
 func (s *Service) Backup(path, passphrase string, progress func(done, total int64)) (BackupResult, error) {
-	if err := checkPassphrase(passphrase); err != nil {
+	if err := CheckBackupPassphrase(passphrase); err != nil {
 		return BackupResult{}, err
 	}
 	to, err := backup.PassphraseRecipient(passphrase)
 	if err != nil {
 		return BackupResult{}, s.internal("backup recipient", err)
 	}
-	return s.backupToFile(path, to, progress)
+	return s.backupToFile(path, to, progress, false)
 }
 
 // backupGate checks the caller may take the data away and the passphrase
@@ -102,14 +102,15 @@ func (s *Service) backupGate(ctx context.Context, passphrase string) (age.Recipi
 	if _, err := s.check(ctx, platformGate); err != nil {
 		return nil, err
 	}
-	if err := checkPassphrase(passphrase); err != nil {
+	if err := CheckBackupPassphrase(passphrase); err != nil {
 		return nil, err
 	}
 	to, err := backup.PassphraseRecipient(passphrase)
 	return to, s.internal("backup recipient", err)
 }
 
-func checkPassphrase(p string) error {
+// CheckBackupPassphrase says whether p may protect a backup.
+func CheckBackupPassphrase(p string) error {
 	if n := utf8.RuneCountInString(p); n < MinBackupPassphrase || len(p) > 1024 {
 		return fieldError("passphrase", "Use a passphrase of %d to 1024 characters: it is all that protects the backup file.", MinBackupPassphrase)
 	}
@@ -145,11 +146,11 @@ func (s *Service) writeBackup(w io.Writer, to age.Recipient, progress func(done,
 	return size, err
 }
 
-// backupToFile writes an encrypted backup to path, which must not exist:
-// under a temporary name, synced, then renamed, so a file with the final
-// name is always whole.
-func (s *Service) backupToFile(path string, to age.Recipient, progress func(done, total int64)) (BackupResult, error) {
-	if _, err := os.Stat(path); err == nil {
+// backupToFile writes an encrypted backup to path, which must not exist
+// unless replace: under a temporary name, synced, then renamed, so a file
+// with the final name is always whole.
+func (s *Service) backupToFile(path string, to age.Recipient, progress func(done, total int64), replace bool) (BackupResult, error) {
+	if _, err := os.Stat(path); err == nil && !replace {
 		return BackupResult{}, &Error{Code: Conflict, Message: fmt.Sprintf("%s already exists; choose a new file name", path)}
 	}
 	start := time.Now()

@@ -105,7 +105,7 @@ func (s *Service) ScheduledBackup() (ScheduledBackupResult, error) {
 	}
 	var size int64
 	if len(files) == 0 || now.Sub(files[len(files)-1].at) >= scheduledEvery {
-		b, err := s.backupToFile(filepath.Join(s.backupDir, scheduledPrefix+now.Format(stampLayout)+backup.Ext), to, nil)
+		b, err := s.backupToFile(filepath.Join(s.backupDir, scheduledPrefix+now.Format(stampLayout)+backup.Ext), to, nil, false)
 		if err != nil {
 			return res, err
 		}

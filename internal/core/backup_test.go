@@ -72,7 +72,7 @@ func TestDownloadBackup(t *testing.T) {
 	}
 }
 
-func TestSaveBackupWritesANewFileOnly(t *testing.T) {
+func TestSaveBackupWritesWhereTheDialogSaid(t *testing.T) {
 	e := newEnv(t)
 	admin := e.setup()
 	path := filepath.Join(t.TempDir(), "b"+backup.Ext)
@@ -85,8 +85,12 @@ func TestSaveBackupWritesANewFileOnly(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(path)
 	openBackup(t, bytes.NewReader(raw), "a long enough passphrase")
-	_, err = e.svc.SaveBackup(admin, path, "a long enough passphrase")
-	wantCode(t, "existing file", err, Conflict, "")
+	// The save dialog asked before replacing a file: it is replaced whole.
+	if _, err := e.svc.SaveBackup(admin, path, "another long passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path)
+	openBackup(t, bytes.NewReader(raw), "another long passphrase")
 }
 
 func scheduledNames(t *testing.T, dir string) []string {
