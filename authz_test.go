@@ -212,6 +212,10 @@ var authzRows = map[string]authzRow{
 	}},
 	"VerifyAudit": {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.VerifyAudit()) }},
 	"BackupNow":   {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.BackupNow()) }},
+	"SaveBackup": {guard: platform, call: func(a *App, _ *authzCase) error {
+		return ignore(a.SaveBackup("a long enough passphrase"))
+	}},
+	"NewBackupRecoveryKey": {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.NewBackupRecoveryKey()) }},
 	"SetLANCertificate": {guard: platform, call: func(a *App, _ *authzCase) error {
 		return ignore(a.SetLANCertificate(core.LANCertificateInput{CertPEM: "x", KeyPEM: "y"}))
 	}},
@@ -530,7 +534,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 					sess.token = c.token
 				}
 				app := newApp(svc, sess, "192.0.2.1", "matrix")
-				app.saveFile = func(name string) (string, error) { return filepath.Join(dir, name), nil }
+				app.saveFile = func(_, name string) (string, error) { return filepath.Join(dir, name), nil }
 				ac.dir = dir
 				return row.call(app, &ac)
 			}

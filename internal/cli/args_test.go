@@ -42,8 +42,8 @@ func TestParseInterleaved(t *testing.T) {
 // arguments are given a stray one, which both orders refuse.
 func TestEveryCommandTakesFlagsBeforeOrAfterItsArguments(t *testing.T) {
 	dir := setUpFolder(t)
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if code, _, errOut := runCLI(t, "", "backup", backup, "--data", dir); code != ExitOK {
+	backup := filepath.Join(t.TempDir(), "backup.tar.age")
+	if code, _, errOut := runCLI(t, testPassphrase+"\n", "backup", backup, "--passphrase-stdin", "--data", dir); code != ExitOK {
 		t.Fatalf("backup: %s", errOut)
 	}
 	cases := []struct {
@@ -63,8 +63,8 @@ func TestEveryCommandTakesFlagsBeforeOrAfterItsArguments(t *testing.T) {
 		{[]string{"audit", "verify"}, nil, []string{"--data", dir}, "", ExitOK, "OK:"},
 		{[]string{"audit", "export"}, []string{"extra"}, []string{"--format", "jsonl", "--data", dir}, "", ExitUsage, `unexpected argument "extra"`},
 		{[]string{"audit", "export"}, nil, []string{"--format", "jsonl", "--data", dir}, "", ExitOK, `"action":"setup"`},
-		{[]string{"backup"}, []string{"{file}"}, []string{"--data", dir}, "", ExitOK, "Backed up to"},
-		{[]string{"restore"}, []string{backup}, []string{"--data", dir}, "", ExitOK, "Restored " + backup},
+		{[]string{"backup"}, []string{"{file}"}, []string{"--passphrase-stdin", "--data", dir}, testPassphrase + "\n", ExitOK, "Backed up to"},
+		{[]string{"restore"}, []string{backup}, []string{"--passphrase-stdin", "--data", dir}, testPassphrase + "\n", ExitOK, "Restored " + backup},
 		{[]string{"demo"}, []string{"extra"}, []string{"--data", "{new}"}, "", ExitUsage, `unexpected argument "extra"`},
 		{[]string{"version"}, []string{"extra"}, nil, "", ExitUsage, `unexpected argument "extra"`},
 	}

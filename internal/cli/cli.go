@@ -78,8 +78,10 @@ Usage:
   gatehouse audit verify [--data DIR]    check the audit log's hash chain
   gatehouse audit export --format csv|jsonl [--since T] [--until T] [--output FILE]
                                          export the audit log
-  gatehouse backup FILE [--data DIR]     a checked copy of the database, also while the app runs
-  gatehouse restore FILE [--data DIR]    replace the database with a backup (close the app first)
+  gatehouse backup FILE --passphrase-stdin [--data DIR]
+                                         one encrypted file: the database and its key, also while the app runs
+  gatehouse restore FILE [--passphrase-stdin] [--data DIR]
+                                         replace the database (and key) with a backup (close the app first)
   gatehouse demo [--data DIR]            fill a new folder with a realistic demo office
   gatehouse version                      print the version
 

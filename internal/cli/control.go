@@ -29,13 +29,14 @@ const (
 	opTempPassword = "password-temporary"
 )
 
-// controlRequest is one request. Password is a temporary password: it is
-// never logged nor echoed in a reply.
+// controlRequest is one request. Password is a temporary password and
+// Passphrase a backup's: they are never logged nor echoed in a reply.
 type controlRequest struct {
-	Op       string `json:"op"`
-	Path     string `json:"path,omitempty"`
-	Email    string `json:"email,omitempty"`
-	Password string `json:"password,omitempty"`
+	Op         string `json:"op"`
+	Path       string `json:"path,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Password   string `json:"password,omitempty"`
+	Passphrase string `json:"passphrase,omitempty"`
 }
 
 type controlReply struct {
@@ -80,28 +81,28 @@ func handleControl(conn net.Conn, svc *core.Service) {
 		enc.Encode(controlReply{Error: "bad request", Final: true})
 		return
 	}
-	if req.Op != opBackup {
-		enc.Encode(answerControl(svc, req))
-		return
-	}
-	if !filepath.IsAbs(req.Path) {
-		enc.Encode(controlReply{Error: "the backup path must be absolute", Final: true})
-		return
-	}
-	res, err := svc.Backup(req.Path, func(done, total int64) { enc.Encode(controlReply{Done: done, Total: total}) })
-	if err != nil {
-		enc.Encode(controlReply{Error: core.AsError(err).Message, Final: true})
-		return
-	}
-	enc.Encode(controlReply{Size: res.Size, Path: res.Path, Final: true})
+	enc.Encode(answerControl(svc, req, func(r controlReply) { enc.Encode(r) }))
 }
 
 // answerControl answers a one-shot request on svc: in the running Gatehouse
 // for the control socket, or in the command itself when nothing runs.
-func answerControl(svc *core.Service, req controlRequest) controlReply {
+// progress, when set, hears how far a backup has got.
+func answerControl(svc *core.Service, req controlRequest, progress func(controlReply)) controlReply {
 	r := controlReply{Final: true}
 	var err error
 	switch req.Op {
+	case opBackup:
+		if !filepath.IsAbs(req.Path) {
+			return controlReply{Error: "the backup path must be absolute", Final: true}
+		}
+		var report func(done, total int64)
+		if progress != nil {
+			report = func(done, total int64) { progress(controlReply{Done: done, Total: total}) }
+		}
+		var res core.BackupResult
+		if res, err = svc.Backup(req.Path, req.Passphrase, report); err == nil {
+			r.Size, r.Path = res.Size, res.Path
+		}
 	case opReset2FA:
 		var u core.UserView
 		if u, err = svc.ResetTOTPFromCLI(req.Email); err == nil {
@@ -124,17 +125,18 @@ func answerControl(svc *core.Service, req controlRequest) controlReply {
 // onDataFolder answers req on the data folder: through the control socket
 // when another Gatehouse (the window or serve) has it open, else on the
 // file itself. running says which.
-func onDataFolder(env *Env, dir string, req controlRequest) (r controlReply, running bool, err error) {
+// progress, when set, hears a backup's progress.
+func onDataFolder(env *Env, dir string, req controlRequest, progress func(controlReply)) (r controlReply, running bool, err error) {
 	svc, closeDB, err := open(env, dir)
 	if errors.Is(err, store.ErrLocked) {
-		r, err = askRunning(dir, req, nil)
+		r, err = askRunning(dir, req, progress)
 		return r, true, err
 	}
 	if err != nil {
 		return r, false, err
 	}
 	defer closeDB()
-	if r = answerControl(svc, req); r.Error != "" {
+	if r = answerControl(svc, req, progress); r.Error != "" {
 		return r, false, errors.New(r.Error)
 	}
 	return r, false, nil

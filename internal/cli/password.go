@@ -27,7 +27,7 @@ func runPassword(env *Env, args []string) error {
 		}
 		req.Op = opTempPassword
 	}
-	r, running, err := onDataFolder(env, f.dataDir(env), req)
+	r, running, err := onDataFolder(env, f.dataDir(env), req, nil)
 	if r.Field != "" {
 		return fmt.Errorf("--temporary-stdin: %s", r.Error)
 	}

@@ -17,7 +17,7 @@ func run2FA(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, _, err := onDataFolder(env, f.dataDir(env), controlRequest{Op: opReset2FA, Email: email})
+	r, _, err := onDataFolder(env, f.dataDir(env), controlRequest{Op: opReset2FA, Email: email}, nil)
 	if err != nil {
 		return err
 	}

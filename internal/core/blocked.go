@@ -136,14 +136,15 @@ const (
 	sweepBatch = 1000
 )
 
-// RunHousekeeping summarises ended locks and sweeps spent throttle records
-// and expired sessions until ctx ends.
+// RunHousekeeping summarises ended locks, sweeps spent throttle records
+// and expired sessions, and makes the scheduled backups, until ctx ends.
 func (s *Service) RunHousekeeping(ctx context.Context) {
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	s.housekeep(false)
+	s.backupIfDue() // the window may not stay open an hour
 	for {
 		select {
 		case <-ctx.Done():
@@ -170,6 +171,13 @@ func (s *Service) housekeep(sweep bool) {
 		s.log.Error("sweep", "err", err)
 	} else if n > 0 {
 		s.log.Info("swept spent sign-in records and expired sessions", "count", n)
+	}
+	s.backupIfDue()
+}
+
+func (s *Service) backupIfDue() {
+	if _, err := s.ScheduledBackup(); err != nil {
+		s.log.Error("scheduled backup", "err", err)
 	}
 }
 

@@ -208,6 +208,8 @@ export interface Settings {
   retentionDays: number
   lan: LANInfo
   lanEnabled: boolean
+  backupKeepDays: number
+  backupRecipient: string
   smtp: {
     host: string
     port: number
@@ -228,6 +230,7 @@ export interface SettingsInput {
   adminReset2fa?: boolean
   retentionDays?: number
   lanEnabled?: boolean
+  backupKeepDays?: number
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
@@ -484,4 +487,32 @@ export const api = {
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
   saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
+  saveBackup: (passphrase: string) => call<{ path: string; size: number; cancelled: boolean }>('SaveBackup', passphrase),
+  newBackupRecoveryKey: () => call<{ identity: string; recipient: string }>('NewBackupRecoveryKey'),
+}
+
+/** Downloads an encrypted backup in a browser: the passphrase goes in the
+ * POST body, never the URL. Resolves with the file's size. */
+export async function downloadBackup(passphrase: string): Promise<number> {
+  let res: Response
+  try {
+    res = await fetch('/download/backup', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Gatehouse': '1' },
+      body: new URLSearchParams({ passphrase }),
+    })
+  } catch {
+    throw new ApiError('network', 'Cannot reach Gatehouse. Check that it is still running and try again.')
+  }
+  if (!res.ok) throw toApiError(await res.json().catch(() => ({ code: 'internal', message: `The backup failed (${res.status}).` })))
+  const blob = await res.blob()
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'gatehouse-backup.tar.age'
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return blob.size
 }
