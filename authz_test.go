@@ -38,6 +38,7 @@ const (
 	atShadow  scope = "shadow" // a user whose only membership here is a shadow one
 	atListed  scope = "listed" // a user listed here whose home is another tenant
 	atHigher  scope = "higher" // a user or invitation whose role is above the caller's
+	atPeer    scope = "peer"   // another user of the caller's tenant with the caller's role
 )
 
 // guard is who may call a method at all.
@@ -54,6 +55,7 @@ const (
 	noTarget     target = iota
 	userToRead          // sees a user
 	userToChange        // changes a user
+	userTakeOver        // sets a user's credentials (could then sign in as them)
 	invitation          // uses an invitation's powers (always needs CanGrant)
 	tenantScoped        // reads or writes in a tenant given by id
 	roleGiven           // gives a role, in a tenant given by id
@@ -146,9 +148,9 @@ var authzRows = map[string]authzRow{
 	}},
 	"DeactivateUser":    {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.DeactivateUser(c.id)) }},
 	"ReactivateUser":    {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ReactivateUser(c.id)) }},
-	"UnlockUser":        {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
-	"SendPasswordReset": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.SendPasswordReset(c.id)) }},
-	"SetTemporaryPassword": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
+	"UnlockUser":        {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
+	"SendPasswordReset": {guard: needsUser, target: userTakeOver, call: func(a *App, c *authzCase) error { return ignore(a.SendPasswordReset(c.id)) }},
+	"SetTemporaryPassword": {guard: needsUser, target: userTakeOver, call: func(a *App, c *authzCase) error {
 		return ignore(a.SetTemporaryPassword(core.SetTemporaryPasswordInput{UserID: c.id, Password: "a temporary password"}))
 	}},
 	"BulkUsers": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
@@ -306,6 +308,9 @@ func buildMatrixWorld(t *testing.T) *matrixWorld {
 	for _, r := range auth.Roles[1:] {
 		addUser("msp-"+string(r), r, "msp")
 	}
+	for _, r := range auth.Roles {
+		addUser("msp-peer-"+string(r), r, "msp")
+	}
 	addUser("msp-target", auth.Customer, "msp")
 	addUser("msp-listed", auth.Customer, "msp")
 	for _, name := range []string{"Acme Ltd", "Beta Ltd"} {
@@ -315,6 +320,7 @@ func buildMatrixWorld(t *testing.T) *matrixWorld {
 	}
 	for _, r := range auth.Roles {
 		addUser("acme-"+string(r), r, "acme")
+		addUser("acme-peer-"+string(r), r, "acme")
 	}
 	addUser("acme-target", auth.Customer, "acme")
 	addUser("beta-target", auth.Customer, "beta")
@@ -388,8 +394,9 @@ func (w *matrixWorld) scopesOf(row authzRow, c *matrixCaller) map[scope]authzCas
 				break
 			}
 		}
-	case userToRead, userToChange:
+	case userToRead, userToChange, userTakeOver:
 		out[atSelf] = authzCase{id: w.users[c.name]}
+		out[atPeer] = authzCase{id: w.users[here+"-peer-"+string(c.role)]}
 		out[atOwn] = authzCase{id: w.users[here+"-target"]}
 		out[atOther] = authzCase{id: w.users["beta-target"]}
 		if here == "acme" {
@@ -467,8 +474,12 @@ func allowed(row authzRow, c *matrixCaller, at scope) bool {
 			return cross
 		}
 		return true
-	case userToRead, userToChange:
+	case userToRead, userToChange, userTakeOver:
 		switch at {
+		case atPeer:
+			// Equals may change each other; taking over a peer's sign-in
+			// needs a higher role (a SUPER_ADMIN has every power already).
+			return row.target != userTakeOver || r == auth.SuperAdmin
 		case atSelf:
 			return row.self
 		case atOwn:

@@ -341,6 +341,10 @@ func (s *Service) applyActive(tx *store.Tx, a *actor, id uint64, active bool) (s
 			return store.User{}, err
 		}
 		extra["sessionsEnded"] = n
+		// A reset link made before must not outlive the deactivation.
+		if err := tx.DeleteUserPasswordReset(u.ID); err != nil {
+			return store.User{}, err
+		}
 	}
 	return *u, record(tx, now, a.who(), u.TenantID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
 }

@@ -42,6 +42,7 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	}
 	hash, err := s.hasher.Hash(in.New)
 	if err != nil {
+		s.release(proof)
 		return s.internal("hash", err)
 	}
 	err = s.update(ctx, g, func(tx *store.Tx, a *actor) error {
@@ -50,6 +51,9 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 		}
 		return s.setPassword(tx, a, hash)
 	})
+	if err != nil {
+		s.release(proof)
+	}
 	return s.internal("change password", err)
 }
 
@@ -206,12 +210,19 @@ func (s *Service) SignOutEverywhere(ctx context.Context) error {
 
 // UnlockUser clears a user's sign-in lock: for those who may change the
 // user (same rules as editing them).
+var errOwnUnlock = &Error{Code: Forbidden, Message: "You cannot unlock your own account. Ask another administrator, or wait until the lock ends."}
+
 func (s *Service) UnlockUser(ctx context.Context, id uint64) (UserView, error) {
 	var out store.User
 	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
 		u, err := targetUser(tx, a, id, toChange)
 		if err != nil {
 			return err
+		}
+		if u.ID == a.user.ID {
+			// The lock guards the password re-checks of a session too:
+			// clearing it yourself would lift the limit on guesses.
+			return errOwnUnlock
 		}
 		out = *u
 		if was, err := unlock(tx, u.Email, a.now); err != nil {

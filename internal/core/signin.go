@@ -201,7 +201,7 @@ func (s *Service) reserveAttempt(lims []limiter, email, ip string, read func(tx 
 	if err != nil {
 		return nil, s.internal("reserve attempt", err)
 	}
-	if hit != nil && !hit.started {
+	if hit != nil && !hit.started && !hit.busy {
 		s.noteBlocked(hit, email, user, ip)
 	}
 	return hit, nil
