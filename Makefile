@@ -29,7 +29,7 @@ run: build
 test: deps frontend test-go test-frontend build test-e2e test-desktop
 
 deps: .deps-ok
-.deps-ok: scripts/install-deps.sh frontend/package-lock.json
+.deps-ok: scripts/install-deps.sh scripts/apt-install-missing.sh frontend/package-lock.json
 	./scripts/install-deps.sh
 	@touch $@
 
