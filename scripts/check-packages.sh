@@ -2,6 +2,7 @@
 # Checks what `make package` made: the Windows program and installer, the
 # .deb with its binary, desktop entry, icon and WebKitGTK 4.1 dependency,
 # and that the packaged Linux binary reports the version it was built as.
+# The Windows program is run under Wine (scripts/check-windows.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=${1:?version}
@@ -23,4 +24,5 @@ dpkg-deb -f "$deb" Depends | grep -q "libwebkit2gtk-4.1-0" || fail "$deb does no
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -x "$deb" "$tmp"
 "$tmp/usr/bin/gatehouse" version | grep -qF "$VERSION" || fail "the packaged binary does not report $VERSION"
+./scripts/check-windows.sh "$VERSION"
 echo "packages OK: $exe, $installer, $deb ($(du -h "$deb" | cut -f1))"
