@@ -143,6 +143,16 @@ func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
 // e-mail was not set up.
 func (a *App) SendUnsentInvitations() (int, error) { return a.core.SendUnsentInvitations(a.ctx()) }
 
+// ListUserSessions lists a user's devices for the edit form.
+func (a *App) ListUserSessions(userID uint64) ([]core.SessionView, error) {
+	return a.core.ListUserSessions(a.ctx(), userID)
+}
+
+// EndUserSession signs a user out of one device.
+func (a *App) EndUserSession(in core.EndUserSessionInput) error {
+	return a.core.EndUserSession(a.ctx(), in)
+}
+
 // BulkUsers applies one action to many users of the list, each under the
 // rules of the single action.
 func (a *App) BulkUsers(in core.BulkInput) (core.BulkResult, error) {

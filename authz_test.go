@@ -160,6 +160,14 @@ var authzRows = map[string]authzRow{
 		}
 		return err
 	}},
+	"ListUserSessions": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ListUserSessions(c.id)) }},
+	"EndUserSession": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error {
+		err := a.EndUserSession(core.EndUserSessionInput{UserID: c.id, SessionID: "0000000000000000"})
+		if core.ErrorCode(err) == core.NotFound && err.Error() == "That session has already ended." {
+			return nil // the guard let it through; there was no such session
+		}
+		return err
+	}},
 	"CreateUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.CreateUser(core.CreateUserInput{Email: "new.person@example.com", Name: "New Person", Role: string(c.role), Password: "a long temporary password", TenantID: c.tenant}))
 	}},

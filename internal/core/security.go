@@ -196,6 +196,39 @@ func (s *Service) endSession(tx *store.Tx, a *actor, u *store.User, id string) e
 	return &Error{Code: NotFound, Message: "That session has already ended."}
 }
 
+// ListUserSessions lists another user's signed-in sessions for the edit
+// form: to those who may change that user (the rules of editing).
+func (s *Service) ListUserSessions(ctx context.Context, userID uint64) ([]SessionView, error) {
+	out := []SessionView{}
+	err := s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, userID, toChange)
+		if err != nil {
+			return err
+		}
+		out, err = sessionsOf(tx, u.ID, a.session.ID, a.now)
+		return err
+	})
+	return out, s.internal("list user sessions", err)
+}
+
+// EndUserSessionInput names one session of a user.
+type EndUserSessionInput struct {
+	UserID    uint64 `json:"userId"`
+	SessionID string `json:"sessionId"`
+}
+
+// EndUserSession signs a user out of one device (the rules of editing).
+func (s *Service) EndUserSession(ctx context.Context, in EndUserSessionInput) error {
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, in.UserID, toChange)
+		if err != nil {
+			return err
+		}
+		return s.endSession(tx, a, u, in.SessionID)
+	})
+	return s.internal("end user session", err)
+}
+
 // SignOutEverywhere ends every session of the caller, this one included.
 func (s *Service) SignOutEverywhere(ctx context.Context) error {
 	err := s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {

@@ -214,3 +214,34 @@ func TestEveryColumnSortsAndTheTotalIsKept(t *testing.T) {
 		t.Fatalf("bad sort: %v", err)
 	}
 }
+
+// An administrator sees a user's devices on the edit form and signs them
+// out of one, under the rules of editing (issue 13).
+func TestAdminEndsOneSessionOfAUser(t *testing.T) {
+	e := newEnv(t)
+	admin := e.setup()
+	emma := e.addUser("Emma", auth.Agent, true)
+	e.addUser("Max", auth.Manager, true)
+	phone := e.signIn("emma@kwgroup.uk")
+	laptop := e.signIn("emma@kwgroup.uk")
+	ss, err := e.svc.ListUserSessions(admin, emma.ID)
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("sessions: %+v %v", ss, err)
+	}
+	if err := e.svc.EndUserSession(admin, EndUserSessionInput{UserID: emma.ID, SessionID: ss[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	_, err1 := e.svc.Me(phone)
+	_, err2 := e.svc.Me(laptop)
+	if (err1 == nil) == (err2 == nil) {
+		t.Fatalf("exactly one device must be signed out: %v / %v", err1, err2)
+	}
+	// A manager may not look at the super admin's devices.
+	max := e.signIn("max@kwgroup.uk")
+	if _, err := e.svc.ListUserSessions(max, 1); err != errOutranked {
+		t.Fatalf("manager listing the super admin's sessions: %v", err)
+	}
+	if err := e.svc.EndUserSession(admin, EndUserSessionInput{UserID: emma.ID, SessionID: "nonsense"}); ErrorCode(err) != NotFound {
+		t.Fatalf("unknown session: %v", err)
+	}
+}
