@@ -29,7 +29,7 @@ run: build
 test: deps frontend test-go test-frontend build test-e2e test-desktop
 
 deps: .deps-ok
-.deps-ok: scripts/install-deps.sh frontend/package-lock.json
+.deps-ok: scripts/install-deps.sh scripts/apt-install-missing.sh frontend/package-lock.json
 	./scripts/install-deps.sh
 	@touch $@
 
@@ -60,9 +60,10 @@ test-e2e: $(BIN)
 test-desktop: $(BIN)
 	./scripts/desktop-smoke.sh $(BIN)
 
-## package: the Windows program and NSIS installer, and the Linux binary and .deb
+## package: the Windows program and NSIS installer, and the Linux binary and .deb, then checks
+## them (gatehouse.exe runs under Wine); installs what that needs (scripts/install-package-deps.sh)
 package: .deps-ok frontend/dist/index.html
-	@command -v makensis >/dev/null || { echo "Installing nsis"; $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq nsis; }
+	./scripts/install-package-deps.sh
 	rm -f build/bin/gatehouse build/bin/gatehouse.exe build/bin/*installer*.exe
 	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse
 	wails build -s -skipbindings -platform windows/amd64 -nsis -ldflags "$(LDFLAGS)" -o gatehouse.exe
@@ -82,4 +83,4 @@ soak: .deps-ok frontend/dist/index.html
 	GATEHOUSE_CRASH_RUNS=2000 go test -count=1 -run TestCrashSafety -v -timeout 60m ./internal/core/
 
 clean:
-	rm -rf build/bin build/packages frontend/dist .deps-ok
+	rm -rf build/bin build/packages build/wine-check frontend/dist .deps-ok

@@ -22,7 +22,7 @@ type App struct {
 	base      context.Context
 	// saveFile asks where to save a file (the window's native dialog); nil
 	// for LAN callers, whose browsers download instead.
-	saveFile func(defaultName string) (string, error)
+	saveFile func(title, defaultName string) (string, error)
 }
 
 // newApp returns an App for one caller.
@@ -137,6 +137,26 @@ func (a *App) InvitationInfo(token string) (core.InvitationInfo, error) {
 func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
 	res, token, err := a.core.AcceptInvitation(a.ctx(), in)
 	return keep(a, res, token, err)
+}
+
+// SendUnsentInvitations e-mails the invitations that went unsent while
+// e-mail was not set up.
+func (a *App) SendUnsentInvitations() (int, error) { return a.core.SendUnsentInvitations(a.ctx()) }
+
+// ListUserSessions lists a user's devices for the edit form.
+func (a *App) ListUserSessions(userID uint64) ([]core.SessionView, error) {
+	return a.core.ListUserSessions(a.ctx(), userID)
+}
+
+// EndUserSession signs a user out of one device.
+func (a *App) EndUserSession(in core.EndUserSessionInput) error {
+	return a.core.EndUserSession(a.ctx(), in)
+}
+
+// BulkUsers applies one action to many users of the list, each under the
+// rules of the single action.
+func (a *App) BulkUsers(in core.BulkInput) (core.BulkResult, error) {
+	return a.core.BulkUsers(a.ctx(), in)
 }
 
 // RequestPasswordReset e-mails a reset link ("Forgot password?"); the
@@ -282,6 +302,44 @@ func (a *App) VerifyAudit() (store.ChainReport, error) { return a.core.VerifyAud
 // BackupNow writes a checked copy of the database to the backups folder.
 func (a *App) BackupNow() (core.BackupResult, error) { return a.core.BackupNow(a.ctx()) }
 
+// SaveBackupResult says where an encrypted backup was saved.
+type SaveBackupResult struct {
+	Path      string `json:"path"`
+	Size      int64  `json:"size"`
+	Cancelled bool   `json:"cancelled"`
+}
+
+// SaveBackup saves an encrypted backup (the database and its key) to a
+// file the user picks in the window's save dialog (browsers use POST
+// /download/backup instead).
+func (a *App) SaveBackup(passphrase string) (SaveBackupResult, error) {
+	if a.saveFile == nil {
+		return SaveBackupResult{}, &core.Error{Code: core.Conflict, Message: "In a browser, use Download backup."}
+	}
+	// Check the permission and the passphrase before asking for a file.
+	if err := core.CheckBackupPassphrase(passphrase); err != nil {
+		return SaveBackupResult{}, err
+	}
+	if _, err := a.core.GetSettings(a.ctx()); err != nil {
+		return SaveBackupResult{}, err
+	}
+	path, err := a.saveFile("Save an encrypted backup", a.core.BackupFileName())
+	if err != nil {
+		return SaveBackupResult{}, &core.Error{Code: core.Conflict, Message: "The save dialog could not open: " + err.Error()}
+	}
+	if path == "" {
+		return SaveBackupResult{Cancelled: true}, nil
+	}
+	res, err := a.core.SaveBackup(a.ctx(), path, passphrase)
+	return SaveBackupResult{Path: res.Path, Size: res.Size}, err
+}
+
+// NewBackupRecoveryKey makes the key scheduled backups are encrypted to;
+// its secret half is in the answer, this once.
+func (a *App) NewBackupRecoveryKey() (core.BackupRecoveryKey, error) {
+	return a.core.NewBackupRecoveryKey(a.ctx())
+}
+
 // ExportResult says where an export was saved.
 type ExportResult struct {
 	Path      string `json:"path"`
@@ -303,7 +361,7 @@ func (a *App) SaveAuditExport(f core.AuditFilter, format string) (ExportResult, 
 		User: f.User, Since: f.Since, Until: f.Until, TenantID: f.TenantID, Limit: 1}); err != nil {
 		return ExportResult{}, err
 	}
-	path, err := a.saveFile("gatehouse-audit." + format)
+	path, err := a.saveFile("Save the audit log", "gatehouse-audit."+format)
 	if err != nil {
 		return ExportResult{}, &core.Error{Code: core.Conflict, Message: "The save dialog could not open: " + err.Error()}
 	}

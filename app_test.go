@@ -203,18 +203,18 @@ func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "audit.csv")
-	app.saveFile = func(string) (string, error) { return path, nil }
+	app.saveFile = func(_, _ string) (string, error) { return path, nil }
 	out, err := app.SaveAuditExport(core.AuditFilter{}, "csv")
 	data, _ := os.ReadFile(path)
 	if err != nil || out.Events < 2 || !strings.HasPrefix(string(data), "time,actor_name") {
 		t.Fatalf("window export: %+v %v %q", out, err, data)
 	}
 	asked := false
-	app.saveFile = func(string) (string, error) { asked = true; return path, nil }
+	app.saveFile = func(_, _ string) (string, error) { asked = true; return path, nil }
 	if _, err := app.SaveAuditExport(core.AuditFilter{Since: "yesterday"}, "csv"); core.AsError(err).Field != "since" || asked {
 		t.Fatalf("a bad filter: %v (dialog shown: %v)", err, asked)
 	}
-	app.saveFile = func(string) (string, error) { return "", nil } // the user cancelled
+	app.saveFile = func(_, _ string) (string, error) { return "", nil } // the user cancelled
 	if out, err := app.SaveAuditExport(core.AuditFilter{}, "csv"); err != nil || !out.Cancelled {
 		t.Fatalf("cancelled: %+v %v", out, err)
 	}

@@ -38,6 +38,7 @@ const (
 	atShadow  scope = "shadow" // a user whose only membership here is a shadow one
 	atListed  scope = "listed" // a user listed here whose home is another tenant
 	atHigher  scope = "higher" // a user or invitation whose role is above the caller's
+	atPeer    scope = "peer"   // another user of the caller's tenant with the caller's role
 )
 
 // guard is who may call a method at all.
@@ -54,6 +55,7 @@ const (
 	noTarget     target = iota
 	userToRead          // sees a user
 	userToChange        // changes a user
+	userTakeOver        // sets a user's credentials (could then sign in as them)
 	invitation          // uses an invitation's powers (always needs CanGrant)
 	tenantScoped        // reads or writes in a tenant given by id
 	roleGiven           // gives a role, in a tenant given by id
@@ -146,10 +148,25 @@ var authzRows = map[string]authzRow{
 	}},
 	"DeactivateUser":    {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.DeactivateUser(c.id)) }},
 	"ReactivateUser":    {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ReactivateUser(c.id)) }},
-	"UnlockUser":        {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
-	"SendPasswordReset": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.SendPasswordReset(c.id)) }},
-	"SetTemporaryPassword": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
+	"UnlockUser":        {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error { return ignore(a.UnlockUser(c.id)) }},
+	"SendPasswordReset": {guard: needsUser, target: userTakeOver, call: func(a *App, c *authzCase) error { return ignore(a.SendPasswordReset(c.id)) }},
+	"SetTemporaryPassword": {guard: needsUser, target: userTakeOver, call: func(a *App, c *authzCase) error {
 		return ignore(a.SetTemporaryPassword(core.SetTemporaryPasswordInput{UserID: c.id, Password: "a temporary password"}))
+	}},
+	"BulkUsers": {guard: needsUser, target: userToChange, call: func(a *App, c *authzCase) error {
+		res, err := a.BulkUsers(core.BulkInput{IDs: []uint64{c.id}, Action: "deactivate"})
+		if err == nil && len(res.Refused) > 0 {
+			return &core.Error{Code: core.Forbidden, Message: res.Refused[0].Why}
+		}
+		return err
+	}},
+	"ListUserSessions": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error { return ignore(a.ListUserSessions(c.id)) }},
+	"EndUserSession": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error {
+		err := a.EndUserSession(core.EndUserSessionInput{UserID: c.id, SessionID: "0000000000000000"})
+		if core.ErrorCode(err) == core.NotFound && err.Error() == "That session has already ended." {
+			return nil // the guard let it through; there was no such session
+		}
+		return err
 	}},
 	"CreateUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.CreateUser(core.CreateUserInput{Email: "new.person@example.com", Name: "New Person", Role: string(c.role), Password: "a long temporary password", TenantID: c.tenant}))
@@ -157,6 +174,7 @@ var authzRows = map[string]authzRow{
 	"InviteUser": {guard: needsUser, target: roleGiven, call: func(a *App, c *authzCase) error {
 		return ignore(a.InviteUser(core.InviteInput{Email: "invited.person@example.com", Role: string(c.role), TenantID: c.tenant}))
 	}},
+	"SendUnsentInvitations": {guard: needsUser, call: func(a *App, _ *authzCase) error { return ignore(a.SendUnsentInvitations()) }},
 	"ListInvitations": {guard: needsUser, call: func(a *App, _ *authzCase) error {
 		return ignore(a.ListInvitations(core.ListInvitationsInput{All: true}))
 	}},
@@ -207,6 +225,10 @@ var authzRows = map[string]authzRow{
 	}},
 	"VerifyAudit": {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.VerifyAudit()) }},
 	"BackupNow":   {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.BackupNow()) }},
+	"SaveBackup": {guard: platform, call: func(a *App, _ *authzCase) error {
+		return ignore(a.SaveBackup("a long enough passphrase"))
+	}},
+	"NewBackupRecoveryKey": {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.NewBackupRecoveryKey()) }},
 	"SetLANCertificate": {guard: platform, call: func(a *App, _ *authzCase) error {
 		return ignore(a.SetLANCertificate(core.LANCertificateInput{CertPEM: "x", KeyPEM: "y"}))
 	}},
@@ -297,6 +319,9 @@ func buildMatrixWorld(t *testing.T) *matrixWorld {
 	for _, r := range auth.Roles[1:] {
 		addUser("msp-"+string(r), r, "msp")
 	}
+	for _, r := range auth.Roles {
+		addUser("msp-peer-"+string(r), r, "msp")
+	}
 	addUser("msp-target", auth.Customer, "msp")
 	addUser("msp-listed", auth.Customer, "msp")
 	for _, name := range []string{"Acme Ltd", "Beta Ltd"} {
@@ -306,6 +331,7 @@ func buildMatrixWorld(t *testing.T) *matrixWorld {
 	}
 	for _, r := range auth.Roles {
 		addUser("acme-"+string(r), r, "acme")
+		addUser("acme-peer-"+string(r), r, "acme")
 	}
 	addUser("acme-target", auth.Customer, "acme")
 	addUser("beta-target", auth.Customer, "beta")
@@ -379,8 +405,9 @@ func (w *matrixWorld) scopesOf(row authzRow, c *matrixCaller) map[scope]authzCas
 				break
 			}
 		}
-	case userToRead, userToChange:
+	case userToRead, userToChange, userTakeOver:
 		out[atSelf] = authzCase{id: w.users[c.name]}
+		out[atPeer] = authzCase{id: w.users[here+"-peer-"+string(c.role)]}
 		out[atOwn] = authzCase{id: w.users[here+"-target"]}
 		out[atOther] = authzCase{id: w.users["beta-target"]}
 		if here == "acme" {
@@ -458,8 +485,12 @@ func allowed(row authzRow, c *matrixCaller, at scope) bool {
 			return cross
 		}
 		return true
-	case userToRead, userToChange:
+	case userToRead, userToChange, userTakeOver:
 		switch at {
+		case atPeer:
+			// Equals may change each other; taking over a peer's sign-in
+			// needs a higher role (a SUPER_ADMIN has every power already).
+			return row.target != userTakeOver || r == auth.SuperAdmin
 		case atSelf:
 			return row.self
 		case atOwn:
@@ -525,7 +556,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 					sess.token = c.token
 				}
 				app := newApp(svc, sess, "192.0.2.1", "matrix")
-				app.saveFile = func(name string) (string, error) { return filepath.Join(dir, name), nil }
+				app.saveFile = func(_, name string) (string, error) { return filepath.Join(dir, name), nil }
 				ac.dir = dir
 				return row.call(app, &ac)
 			}

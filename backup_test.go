@@ -22,13 +22,21 @@ import (
 
 func runCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	return runCLIWith(t, "", args...)
+}
+
+func runCLIWith(t *testing.T, stdin string, args ...string) (int, string) {
+	t.Helper()
 	var out bytes.Buffer
-	code := cli.Main(cli.Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out})
+	code := cli.Main(cli.Env{Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out})
 	return code, out.String()
 }
 
+const backupPassphrase = "staple battery horse\n"
+
 // A backup taken while the app runs and writes, through its control socket,
-// holds every write acknowledged before it began, and restores whole.
+// holds every write acknowledged before it began, and restores whole into a
+// new folder with nothing but the file and its passphrase.
 func TestBackupWhileWritingThenRestore(t *testing.T) {
 	dir := t.TempDir()
 	url, code := runServe(t, dir, "--http")
@@ -83,27 +91,27 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()
-	backup := filepath.Join(t.TempDir(), "gatehouse-backup.db")
-	code2, out := runCLI(t, "backup", backup, "--data", dir)
+	backup := filepath.Join(t.TempDir(), "gatehouse-backup.tar.age")
+	code2, out := runCLIWith(t, backupPassphrase, "backup", backup, "--passphrase-stdin", "--data", dir)
 	stopWriters()
-	if code2 != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "checked") {
+	if code2 != 0 || !strings.Contains(out, "Backed up to "+backup) || !strings.Contains(out, "encrypted") {
 		t.Fatalf("backup while running: %d %s", code2, out)
 	}
-	if code, out := runCLI(t, "backup", backup, "--data", dir); code != 1 || !strings.Contains(out, "already exists") {
+	if code, out := runCLIWith(t, backupPassphrase, "backup", backup, "--passphrase-stdin", "--data", dir); code != 1 || !strings.Contains(out, "already exists") {
 		t.Fatalf("backup over an existing file: %d %s", code, out)
 	}
 
-	// Restore into a new folder with the same key file.
+	// Restore into a new folder: the key comes inside the backup.
 	fresh := t.TempDir()
-	key, err := os.ReadFile(filepath.Join(dir, auth.KeyFile))
+	if code, out := runCLIWith(t, backupPassphrase, "restore", backup, "--passphrase-stdin", "--data", fresh); code != 0 {
+		t.Fatalf("restore: %d %s", code, out)
+	}
+	key, err := os.ReadFile(filepath.Join(fresh, auth.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(fresh, auth.KeyFile), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, out := runCLI(t, "restore", backup, "--data", fresh); code != 0 {
-		t.Fatalf("restore: %d %s", code, out)
+	if orig, _ := os.ReadFile(filepath.Join(dir, auth.KeyFile)); !bytes.Equal(orig, key) {
+		t.Fatal("the restored key is not the running folder's")
 	}
 	sealer, err := auth.NewSealer(key)
 	if err != nil {
@@ -157,10 +165,16 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 	if code := cli.Main(cli.Env{Args: []string{"setup", "--data", dir, "--email", "m@kw.uk", "--name", "M", "--password-stdin"}, Stdin: strings.NewReader("password123\n"), Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("setup: %d %s", code, out.String())
 	}
+	// An older Gatehouse's plain backup: a snapshot of the database alone.
 	good := filepath.Join(t.TempDir(), "good.db")
-	if code, out := runCLI(t, "backup", good, "--data", dir); code != 0 {
-		t.Fatal(out)
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := db.BackupTo(good, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	current := readFile(t, filepath.Join(dir, store.FileName))
 	raw := readFile(t, good)
 	files := t.TempDir()
@@ -197,7 +211,7 @@ func TestRestoreRefusesWhatIsNotAGatehouseDatabase(t *testing.T) {
 		}
 	}
 	// Backing up into a folder that does not exist is a clear error.
-	if code, out := runCLI(t, "backup", filepath.Join(files, "no", "such", "dir.db"), "--data", dir); code != 1 || !strings.Contains(out, "no such file or directory") {
+	if code, out := runCLIWith(t, backupPassphrase, "backup", filepath.Join(files, "no", "such", "dir.db"), "--passphrase-stdin", "--data", dir); code != 1 || !strings.Contains(out, "no such file or directory") {
 		t.Errorf("unwritable path: %d %s", code, out)
 	}
 	// The good backup restores, keeping the replaced database beside it.

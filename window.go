@@ -77,8 +77,8 @@ func runWindow(w cli.Window) error {
 		})
 	}
 	app := newApp(w.Service, &memorySession{}, "desktop", "Gatehouse desktop")
-	app.saveFile = func(name string) (string, error) {
-		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{Title: "Save the audit log", DefaultFilename: name})
+	app.saveFile = func(title, name string) (string, error) {
+		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{Title: title, DefaultFilename: name})
 	}
 	state := loadWindowState(w.DataDir)
 

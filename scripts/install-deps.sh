@@ -10,17 +10,7 @@ PACKAGES=(gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xdotool i
 command -v node >/dev/null || PACKAGES+=(nodejs npm)
 command -v go >/dev/null || PACKAGES+=(golang-go)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing Debian packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+./scripts/apt-install-missing.sh "${PACKAGES[@]}"
 
 GOBIN=$(go env GOPATH)/bin
 if ! "$GOBIN/wails" version 2>/dev/null | grep -q "$WAILS_VERSION"; then

@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { startServer, type Server } from './server'
-import { admin, setupAdmin, signIn } from './helpers'
+import { admin, createNow, setupAdmin, signIn } from './helpers'
 
 let server: Server
 test.beforeAll(async () => {
@@ -19,13 +19,7 @@ function localInput(d: Date) {
 test('audit a specific action: filter by user, then a time range, expand the role change', async ({ page, browser }) => {
   await signIn(page, server.url, admin.email, admin.password)
   // Something to audit: create Emma, then promote her.
-  await page.goto(server.url + '/admin/users/invite?tab=create')
-  await page.getByLabel('Email').fill('emma@kwgroup.uk')
-  await page.getByLabel('Full name').fill('Emma Watts')
-  await page.getByLabel('Role').selectOption({ label: 'Manager' })
-  await page.getByLabel('Password').fill('emma-password-1')
-  await page.getByRole('button', { name: 'Create user' }).click()
-  await expect(page.getByRole('status')).toContainText('Account created')
+  await createNow(page, server.url, { email: 'emma@kwgroup.uk', name: 'Emma Watts', role: 'Manager', password: 'emma-password-1' })
   await page.goto(server.url + '/admin/users')
   await page.getByRole('link', { name: 'Edit Emma Watts' }).click()
   await page.getByLabel('Role').selectOption({ label: 'Admin' })
@@ -87,13 +81,7 @@ test('audit a specific action: filter by user, then a time range, expand the rol
   // A MANAGER may not open the audit log.
   const m = await browser.newContext()
   const mp = await m.newPage()
-  await page.goto(server.url + '/admin/users/invite?tab=create')
-  await page.getByLabel('Email').fill('max@kwgroup.uk')
-  await page.getByLabel('Full name').fill('Max Manager')
-  await page.getByLabel('Role').selectOption({ label: 'Manager' })
-  await page.getByLabel('Password').fill('max-password-1')
-  await page.getByRole('button', { name: 'Create user' }).click()
-  await expect(page.getByRole('status')).toContainText('Account created')
+  await createNow(page, server.url, { email: 'max@kwgroup.uk', name: 'Max Manager', role: 'Manager', password: 'max-password-1' })
   await signIn(mp, server.url, 'max@kwgroup.uk', 'max-password-1')
   await expect(mp.getByRole('link', { name: 'Audit log' })).toHaveCount(0)
   await mp.goto(server.url + '/admin/audit')

@@ -33,11 +33,11 @@ export class TestSMTP {
     await new Promise<void>((ok) => this.server.close(() => ok()))
   }
 
-  /** waitFor resolves with the first message to `to`, waiting up to 15 s. */
-  async waitFor(to: string): Promise<ParsedMail> {
+  /** waitFor resolves with the first message to `to` (from the since-th on), waiting up to 15 s. */
+  async waitFor(to: string, since = 0): Promise<ParsedMail> {
     const deadline = Date.now() + 15_000
     for (;;) {
-      const m = this.messages.find((x) => JSON.stringify(x.to).toLowerCase().includes(to.toLowerCase()))
+      const m = this.messages.slice(since).find((x) => JSON.stringify(x.to).toLowerCase().includes(to.toLowerCase()))
       if (m) return m
       if (Date.now() > deadline) throw new Error(`no e-mail to ${to}; got ${this.messages.length}`)
       await new Promise<void>((ok) => {

@@ -1,6 +1,6 @@
 import { test, expect, type Browser, type Page } from '@playwright/test'
 import { startServer, type Server } from './server'
-import { admin, setupAdmin, signIn } from './helpers'
+import { admin, createNow, setupAdmin, signIn } from './helpers'
 
 let server: Server
 test.beforeAll(async () => {
@@ -17,19 +17,9 @@ async function asUser(browser: Browser, email: string, password: string) {
   return { ctx, page }
 }
 
-async function createNow(page: Page, email: string, name: string, role: string, password: string) {
-  await page.goto(server.url + '/admin/users/invite?tab=create')
-  await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Full name').fill(name)
-  await page.getByLabel('Role').selectOption({ label: role })
-  await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Create user' }).click()
-  await expect(page.getByRole('status')).toContainText('Account created')
-}
-
 test('multi-tenant: create Acme, shadow staff switch in unseen, invite into Acme, default tenant decides where sign-in lands', async ({ page, browser }) => {
   await signIn(page, server.url, admin.email, admin.password)
-  await createNow(page, 'sam@kwgroup.uk', 'Sam Agent', 'Agent', 'sam-password-1')
+  await createNow(page, server.url, { email: 'sam@kwgroup.uk', name: 'Sam Agent', role: 'Agent', password: 'sam-password-1' })
 
   // Off by default: no tenant pickers, no Tenants page.
   await expect(page.getByRole('link', { name: 'Tenants' })).toHaveCount(0)

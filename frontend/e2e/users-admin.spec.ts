@@ -1,7 +1,7 @@
-import { test, expect, type Browser } from '@playwright/test'
+import { test, expect } from '@playwright/test'
 import { startServer, type Server } from './server'
 import { TestSMTP } from './smtp'
-import { admin, setupAdmin, signIn } from './helpers'
+import { admin, createNow, freshPage, setupAdmin, signIn } from './helpers'
 
 let server: Server
 let smtp: TestSMTP
@@ -14,11 +14,6 @@ test.afterAll(async () => {
   await server?.stop()
   await smtp?.stop()
 })
-
-async function freshPage(browser: Browser) {
-  const ctx = await browser.newContext()
-  return { ctx, page: await ctx.newPage() }
-}
 
 test('settings: point e-mail at the office SMTP server and send a test', async ({ page }) => {
   await signIn(page, server.url, admin.email, admin.password)
@@ -112,11 +107,13 @@ test('create now, then sign in as that user', async ({ page, browser }) => {
   await page.getByLabel('Email').fill('jamie@kwgroup.uk')
   await page.getByLabel('Full name').fill('Jamie Lee')
   await page.getByLabel('Role').selectOption({ label: 'Manager' })
-  await page.getByLabel('Password').fill('1234567')
+  await page.getByLabel('Password', { exact: true }).fill('1234567')
   await page.getByRole('button', { name: 'Create user' }).click()
   await expect(page.getByText('Use at least 8 characters.')).toBeVisible()
-  await page.getByLabel('Password').fill('jamie-password-1')
+  await page.getByLabel('Password', { exact: true }).fill('jamie-password-1')
   await page.getByLabel('Job title (optional)').fill('Service desk lead')
+  // Jamie's first sign-in is tested with the box ticked in recovery.spec.ts.
+  await page.getByRole('checkbox', { name: 'Ask them to choose their own password at first sign-in' }).uncheck()
   await page.getByRole('button', { name: 'Create user' }).click()
   await expect(page.getByRole('status')).toContainText('Account created for Jamie Lee')
 
@@ -128,13 +125,7 @@ test('create now, then sign in as that user', async ({ page, browser }) => {
 
 test('lock out a leaver: after Deactivate, their open session is refused on its next action', async ({ page, browser }) => {
   await signIn(page, server.url, admin.email, admin.password)
-  await page.goto(server.url + '/admin/users/invite?tab=create')
-  await page.getByLabel('Email').fill('pat@kwgroup.uk')
-  await page.getByLabel('Full name').fill('Pat Leaver')
-  await page.getByLabel('Role').selectOption({ label: 'Manager' })
-  await page.getByLabel('Password').fill('pat-password-1')
-  await page.getByRole('button', { name: 'Create user' }).click()
-  await expect(page.getByRole('status')).toContainText('Account created')
+  await createNow(page, server.url, { email: 'pat@kwgroup.uk', name: 'Pat Leaver', role: 'Manager', password: 'pat-password-1' })
 
   const pat = await freshPage(browser)
   await signIn(pat.page, server.url, 'pat@kwgroup.uk', 'pat-password-1')

@@ -91,6 +91,11 @@ func (s *Sealer) Open(sealed []byte, context string) ([]byte, error) {
 	return out, nil
 }
 
+// Key returns a copy of the key, for the encrypted backup file, which
+// carries it so that a restore needs nothing but the file and its
+// passphrase.
+func (s *Sealer) Key() []byte { return append([]byte(nil), s.key...) }
+
 // SubKey derives an independent key for one purpose (for example the audit
 // chain's HMAC) from the data folder's key.
 func (s *Sealer) SubKey(purpose string) []byte {

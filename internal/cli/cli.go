@@ -72,15 +72,22 @@ Usage:
   gatehouse setup --email E --name N --password-stdin [--organisation O] [--data DIR]
                                          create the first SUPER_ADMIN without the UI
   gatehouse 2fa reset EMAIL [--data DIR] turn off a user's 2FA (they lost their authenticator)
+  gatehouse password reset EMAIL [--temporary-stdin] [--data DIR]
+                                         print a one-time reset link, or set a temporary
+                                         password read from standard input
   gatehouse audit verify [--data DIR]    check the audit log's hash chain
   gatehouse audit export --format csv|jsonl [--since T] [--until T] [--output FILE]
                                          export the audit log
-  gatehouse backup FILE [--data DIR]     a checked copy of the database, also while the app runs
-  gatehouse restore FILE [--data DIR]    replace the database with a backup (close the app first)
+  gatehouse backup FILE --passphrase-stdin [--data DIR]
+                                         one encrypted file: the database and its key, also while the app runs
+  gatehouse restore FILE [--passphrase-stdin] [--data DIR]
+                                         replace the database (and key) with a backup (close the app first)
   gatehouse demo [--data DIR]            fill a new folder with a realistic demo office
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
+Options may come before or after a command's arguments. backup, 2fa reset and
+password reset also work while the window or serve runs: the running app does them.
 Run "gatehouse COMMAND --help" for a command's options.
 `
 
@@ -117,6 +124,8 @@ func run(env *Env) error {
 		return runSetup(env, args)
 	case "2fa":
 		return run2FA(env, args)
+	case "password":
+		return runPassword(env, args)
 	case "audit":
 		return runAudit(env, args)
 	case "backup":
@@ -161,18 +170,49 @@ func newFlags(env *Env, name, usage string) *flags {
 	return f
 }
 
-// parse parses args; a bad flag is a usage error, --help prints usage.
+// parse parses args for a command that takes no positional argument.
 func (f *flags) parse(args []string) error {
-	if err := f.Parse(args); err != nil {
+	_, err := f.parseArgs(args, 0)
+	return err
+}
+
+// parseArgs parses args, flags before or after the positional arguments,
+// and returns those (at most max of them). A bad flag or an extra argument
+// is a usage error; --help prints usage.
+func (f *flags) parseArgs(args []string, max int) ([]string, error) {
+	positional, err := parseInterleaved(f.FlagSet, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err // the flag package has printed the usage
+			return nil, err // the flag package has printed the usage
 		}
-		return usageError{err.Error()}
+		return nil, usageError{err.Error()}
 	}
-	if f.NArg() > 0 {
-		return usagef("unexpected argument %q", f.Arg(0))
+	if len(positional) > max {
+		return nil, usagef("unexpected argument %q", positional[max])
 	}
-	return nil
+	return positional, nil
+}
+
+// parseInterleaved parses fs's flags wherever they stand among args and
+// returns the other arguments in order. The flag package stops at the first
+// argument that is not a flag, so parsing resumes after each one; after
+// "--" every argument is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func parse(env *Env, name, usage string, args []string) (*flags, error) {

@@ -125,9 +125,10 @@ func TestTwoFAResetCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Held by a process without a control socket: say how to get the file.
 	code, _, errOut = runCLI(t, "", "2fa", "reset", "mitch@kwgroup.uk", "--data", dir)
-	if code != ExitRuntime || !strings.Contains(errOut, "close the Gatehouse window or stop the server") {
-		t.Fatalf("while the app runs: %d %q", code, errOut)
+	if code != ExitRuntime || !strings.Contains(errOut, "cannot be reached; close the Gatehouse window or stop the server") {
+		t.Fatalf("while another process holds the file: %d %q", code, errOut)
 	}
 }
 
@@ -153,5 +154,18 @@ func TestDemoGoesIntoAFolderOfItsOwn(t *testing.T) {
 	code, _, errOut = runCLI(t, "", "demo", "--data", dir)
 	if code != ExitRuntime || !strings.Contains(errOut, "already holds a Gatehouse database") {
 		t.Fatalf("demo over a database: %d %q", code, errOut)
+	}
+}
+
+// The first run on a new machine has no data folder yet: the key file must
+// not be written before the folder is made.
+func TestFirstRunMakesTheDataFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "config", "Gatehouse")
+	code, out, errOut := runCLI(t, "correct horse\n", "setup", "--data", dir, "--email", "a@b.co", "--name", "A", "--password-stdin")
+	if code != ExitOK || !strings.Contains(out, "Created A") {
+		t.Fatalf("setup into a folder not made yet: %d %q %q", code, out, errOut)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder: %v %v", st, err)
 	}
 }

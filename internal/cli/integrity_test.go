@@ -25,6 +25,21 @@ func setUpFolder(t *testing.T) string {
 	return dir
 }
 
+// plainCopy copies the database of dir (no Gatehouse has it open) as an
+// older Gatehouse's plain backup would be: the database alone.
+func plainCopy(t *testing.T, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // unlinkChain edits the oldest audit event of the database at path and
 // marks the chain head unlinked, as someone with the file but not the key
 // would.
@@ -60,10 +75,7 @@ func unlinkChain(t *testing.T, path string) {
 
 func TestAnUnlinkedAuditChainFailsVerifyAndRestore(t *testing.T) {
 	dir := setUpFolder(t)
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if code, _, errOut := runCLI(t, "", "backup", backup, "--data", dir); code != ExitOK {
-		t.Fatalf("backup: %s", errOut)
-	}
+	backup := plainCopy(t, dir)
 	unlinkChain(t, backup)
 	// Restore refuses the altered backup, and changes nothing.
 	before, _ := os.ReadFile(filepath.Join(dir, store.FileName))
@@ -103,10 +115,7 @@ func TestAnEmptyDatabaseBesideItsKeyIsDamagedNotNew(t *testing.T) {
 
 func TestRestoreIntoAFolderWithoutADatabaseNamesNoKeptFile(t *testing.T) {
 	dir := setUpFolder(t)
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if code, _, errOut := runCLI(t, "", "backup", backup, "--data", dir); code != ExitOK {
-		t.Fatalf("backup: %s", errOut)
-	}
+	backup := plainCopy(t, dir)
 	// A new folder without the key file: the restored database cannot open.
 	fresh := t.TempDir()
 	code, _, errOut := runCLI(t, "", "restore", backup, "--data", fresh)

@@ -22,6 +22,11 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 			return nil, nil, err
 		}
 	}
+	// The first run makes the folder: the key file is written before the
+	// database, which would otherwise make it.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("cannot make the data folder: %v", err)
+	}
 	key, err := auth.LoadOrCreateKey(keyPath)
 	if err != nil {
 		return nil, nil, err

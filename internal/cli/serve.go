@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -76,6 +77,10 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 		Export: func(r *http.Request, s web.Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
 			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
 			return svc.ExportAudit(ctx, f, format, w)
+		},
+		Backup: func(r *http.Request, s web.Session, ip, passphrase string, w io.Writer) (int64, error) {
+			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
+			return svc.DownloadBackup(ctx, passphrase, w)
 		},
 	})
 	if err != nil {

@@ -24,11 +24,10 @@ func runSetup(env *Env, args []string) error {
 	if !*pwStdin {
 		return usagef("setup needs --password-stdin, so the password never shows in the process list")
 	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("no password on standard input")
+	password, err := readPassword(env)
+	if err != nil {
+		return err
 	}
-	password := strings.TrimRight(line, "\r\n")
 
 	svc, closeDB, err := open(env, f.dataDir(env))
 	if err != nil {
@@ -46,4 +45,14 @@ func runSetup(env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "Created %s <%s> as SUPER_ADMIN of %q. Sign in to continue.\n", u.Name, u.Email, *org)
 	return nil
+}
+
+// readPassword reads a password from the first line of standard input, so
+// that it never shows in the process list.
+func readPassword(env *Env) (string, error) {
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("no password on standard input")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -229,45 +229,49 @@ func (s *Service) UpdateUser(ctx context.Context, in UpdateUserInput) (UserView,
 		}
 	}
 	var out store.User
-	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
-		u, err := targetUser(tx, a, in.ID, toChange)
-		if err != nil {
-			return err
-		}
-		before := auditUser(u)
-		if in.Name != nil {
-			u.Name = name
-		}
-		if in.Role != nil && role != u.Role {
-			switch last, err := lastActiveSuperAdmin(tx, u); {
-			case err != nil:
-				return err
-			case last: // first: it is the reason that matters, to yourself too
-				return errLastSuper
-			case u.ID == a.user.ID:
-				return errOwnRole
-			case !a.user.Role.CanGrant(role):
-				return errGrantAbove
-			}
-			u.Role = role
-		}
-		out = *u
-		after := auditUser(u)
-		if after == before {
-			return nil // nothing changed: no write, no event
-		}
-		now := s.clock()
-		u.UpdatedAt = now
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		out = *u
-		return record(tx, now, a.who(), u.TenantID, ActUpdate, ResUser, u.ID, &change{Before: before, After: after})
+	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
+		out, err = s.changeUser(tx, a, in.ID, in.Name != nil, name, in.Role != nil, role)
+		return err
 	})
 	if err != nil {
 		return UserView{}, s.internal("update user", err)
 	}
 	return viewUser(&out), nil
+}
+
+// changeUser renames and/or re-roles user id in tx, under every rule of
+// UpdateUser; it records the change, if any.
+func (s *Service) changeUser(tx *store.Tx, a *actor, id uint64, setName bool, name string, setRole bool, role auth.Role) (store.User, error) {
+	u, err := targetUser(tx, a, id, toChange)
+	if err != nil {
+		return store.User{}, err
+	}
+	before := auditUser(u)
+	if setName {
+		u.Name = name
+	}
+	if setRole && role != u.Role {
+		switch last, err := lastActiveSuperAdmin(tx, u); {
+		case err != nil:
+			return store.User{}, err
+		case last: // first: it is the reason that matters, to yourself too
+			return store.User{}, errLastSuper
+		case u.ID == a.user.ID:
+			return store.User{}, errOwnRole
+		case !a.user.Role.CanGrant(role):
+			return store.User{}, errGrantAbove
+		}
+		u.Role = role
+	}
+	after := auditUser(u)
+	if after == before {
+		return *u, nil // nothing changed: no write, no event
+	}
+	u.UpdatedAt = a.now
+	if err := tx.UpdateUser(u); err != nil {
+		return store.User{}, err
+	}
+	return *u, record(tx, a.now, a.who(), u.TenantID, ActUpdate, ResUser, u.ID, &change{Before: before, After: after})
 }
 
 // DeactivateUser ends a user's access at once: the account is marked
@@ -284,54 +288,63 @@ func (s *Service) ReactivateUser(ctx context.Context, id uint64) (UserView, erro
 
 func (s *Service) setActive(ctx context.Context, id uint64, active bool) (UserView, error) {
 	var out store.User
-	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
-		u, err := targetUser(tx, a, id, toChange)
-		if err != nil {
-			return err
-		}
-		out = *u
-		if u.Active == active {
-			return nil
-		}
-		if !active {
-			if last, err := lastActiveSuperAdmin(tx, u); err != nil {
-				return err
-			} else if last {
-				return errLastSuper
-			}
-			if u.ID == a.user.ID {
-				return errOwnActive
-			}
-		}
-		now := s.clock()
-		before := auditUser(u)
-		u.Active, u.UpdatedAt = active, now
-		if err := tx.UpdateUser(u); err != nil {
-			return err
-		}
-		extra := map[string]any{}
-		action := ActReactivate
-		if active {
-			added, err := shadowEverywhere(tx, u, now)
-			if err != nil {
-				return err
-			}
-			if len(added) > 0 {
-				extra["shadowTenants"] = added
-			}
-		} else {
-			action = ActDeactivate
-			n, err := tx.DeleteUserSessions(u.ID)
-			if err != nil {
-				return err
-			}
-			extra["sessionsEnded"] = n
-		}
-		out = *u
-		return record(tx, now, a.who(), u.TenantID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
+		out, err = s.applyActive(tx, a, id, active)
+		return err
 	})
 	if err != nil {
 		return UserView{}, s.internal("set active", err)
 	}
 	return viewUser(&out), nil
+}
+
+// applyActive deactivates (ending every session) or reactivates user id in
+// tx, under the rules of Deactivate and Reactivate, and records it.
+func (s *Service) applyActive(tx *store.Tx, a *actor, id uint64, active bool) (store.User, error) {
+	u, err := targetUser(tx, a, id, toChange)
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.Active == active {
+		return *u, nil
+	}
+	if !active {
+		if last, err := lastActiveSuperAdmin(tx, u); err != nil {
+			return store.User{}, err
+		} else if last {
+			return store.User{}, errLastSuper
+		}
+		if u.ID == a.user.ID {
+			return store.User{}, errOwnActive
+		}
+	}
+	now := a.now
+	before := auditUser(u)
+	u.Active, u.UpdatedAt = active, now
+	if err := tx.UpdateUser(u); err != nil {
+		return store.User{}, err
+	}
+	extra := map[string]any{}
+	action := ActReactivate
+	if active {
+		added, err := shadowEverywhere(tx, u, now)
+		if err != nil {
+			return store.User{}, err
+		}
+		if len(added) > 0 {
+			extra["shadowTenants"] = added
+		}
+	} else {
+		action = ActDeactivate
+		n, err := tx.DeleteUserSessions(u.ID)
+		if err != nil {
+			return store.User{}, err
+		}
+		extra["sessionsEnded"] = n
+		// A reset link made before must not outlive the deactivation.
+		if err := tx.DeleteUserPasswordReset(u.ID); err != nil {
+			return store.User{}, err
+		}
+	}
+	return *u, record(tx, now, a.who(), u.TenantID, action, ResUser, u.ID, &change{Before: before, After: auditUser(u), Extra: extra})
 }

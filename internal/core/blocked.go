@@ -85,15 +85,22 @@ func (b *blockedAttempts) forget(keys []blockedKey) {
 	}
 }
 
-// noteBlocked counts an attempt refused by a lock.
+// unauthenticated is the actor of what nobody signed in did: the typed
+// address proves nothing, so it is never recorded as the actor.
+func unauthenticated(ip string) who { return who{name: "unauthenticated caller", ip: ip} }
+
+// noteBlocked counts an attempt refused by a lock. An account's summary is
+// about that account (its tenant's log); an address's names no account,
+// whatever addresses were typed from it.
 func (s *Service) noteBlocked(hit *lockHit, email string, user *store.User, ip string) {
 	now := s.clock()
-	w, tenant, uid, what := who{email: store.Fold(email), ip: ip}, uint64(0), uint64(0), ResUser
-	if user != nil {
-		w, tenant, uid = userWho(user, ip), user.TenantID, user.ID
-	}
+	w := unauthenticated(ip)
+	w.email = store.Fold(email) // kept for the summary's extra, not as the actor
+	tenant, uid, what := uint64(0), uint64(0), ResUser
 	if hit.lim.limit == ipLockAfter {
-		what = "address"
+		what, w.email = "address", ""
+	} else if user != nil {
+		tenant, uid = user.TenantID, user.ID
 	}
 	s.blocked.note(hit.lim.key, hit.until, now, w, tenant, uid, what)
 }
@@ -115,7 +122,8 @@ func (s *Service) flushBlocked() error {
 			} else {
 				extra["email"] = c.w.email
 			}
-			if err := record(tx, now, c.w, c.tenant, ActSignInBlocked, c.what, c.userID, &change{Extra: extra}); err != nil {
+			actor := unauthenticated(c.w.ip)
+			if err := record(tx, now, actor, c.tenant, ActSignInBlocked, c.what, c.userID, &change{Extra: extra}); err != nil {
 				return err
 			}
 		}
@@ -136,14 +144,15 @@ const (
 	sweepBatch = 1000
 )
 
-// RunHousekeeping summarises ended locks and sweeps spent throttle records
-// and expired sessions until ctx ends.
+// RunHousekeeping summarises ended locks, sweeps spent throttle records
+// and expired sessions, and makes the scheduled backups, until ctx ends.
 func (s *Service) RunHousekeeping(ctx context.Context) {
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	s.housekeep(false)
+	s.backupIfDue() // the window may not stay open an hour
 	for {
 		select {
 		case <-ctx.Done():
@@ -170,6 +179,13 @@ func (s *Service) housekeep(sweep bool) {
 		s.log.Error("sweep", "err", err)
 	} else if n > 0 {
 		s.log.Info("swept spent sign-in records and expired sessions", "count", n)
+	}
+	s.backupIfDue()
+}
+
+func (s *Service) backupIfDue() {
+	if _, err := s.ScheduledBackup(); err != nil {
+		s.log.Error("scheduled backup", "err", err)
 	}
 }
 

@@ -76,7 +76,8 @@ func isLocked(err error) bool {
 
 // The issue's reproduction: 30 wrong passwords and the right one in
 // parallel signed in. Now the five wrong ones being checked hold the whole
-// budget, so the right one arriving meanwhile is refused without a check.
+// budget, so the right one arriving meanwhile is refused without a check
+// ("busy"), and once they have failed the account is locked.
 func TestLockoutBypassWithParallelRequests(t *testing.T) {
 	e := newEnv(t)
 	e.setup()
@@ -99,7 +100,7 @@ func TestLockoutBypassWithParallelRequests(t *testing.T) {
 			t.Fatal("a wrong password signed in")
 		}
 	}
-	if !isLocked(right) {
+	if right != errBusy {
 		t.Fatalf("the right password while five wrong ones were being checked: %v", right)
 	}
 	if n := e.hasher.verified.Load(); n != lockAfter {
@@ -359,5 +360,83 @@ func TestLastActiveSuperAdminStays(t *testing.T) {
 		if succeeded(errs) != 1 {
 			t.Fatalf("round %d: %v", round, errs)
 		}
+	}
+}
+
+// The code step offers recovery codes only when they are on and the user
+// has some left (issue 12, item 6).
+func TestCodeStepSaysWhetherRecoveryCodesAreThere(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	e.enrol(ctx)
+	step := func() SignInResult {
+		t.Helper()
+		res, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})
+		if err != nil || res.Step != stageTOTP {
+			t.Fatalf("sign-in: %+v %v", res, err)
+		}
+		return res
+	}
+	if step().RecoveryCodes {
+		t.Fatal("recovery codes offered while the policy is off")
+	}
+	on := true
+	if _, err := e.svc.UpdateSettings(ctx, SettingsInput{RecoveryCodes: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if step().RecoveryCodes {
+		t.Fatal("recovery codes offered to a user who has none")
+	}
+	if _, err := e.svc.NewRecoveryCodes(ctx, NewRecoveryCodesInput{Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if !step().RecoveryCodes {
+		t.Fatal("recovery codes not offered to a user who has them")
+	}
+}
+
+// The same right password sent many times at once (a double-click, a
+// script) is not an attack: at most the limit are checked at a time, the
+// rest are asked to try again, and nothing locks.
+func TestParallelRightPasswordsDoNotLock(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	e.addUser("Emma", auth.Agent, true)
+	errs := together(12, func(int) error {
+		_, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "emma@kwgroup.uk", Password: testPassword})
+		return err
+	})
+	if succeeded(errs) == 0 {
+		t.Fatal("no sign-in succeeded")
+	}
+	for _, err := range errs {
+		if err != nil && err != errBusy {
+			t.Fatalf("a right password was refused with: %v", err)
+		}
+	}
+	if _, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "emma@kwgroup.uk", Password: testPassword}); err != nil {
+		t.Fatalf("afterwards: %v", err)
+	}
+	for _, ev := range e.events() {
+		if ev.Action == ActLock {
+			t.Fatalf("right passwords locked the account: %+v", ev)
+		}
+	}
+}
+
+// A right password whose use case is refused for another reason is given
+// back, never counted as a failure: five such refusals do not lock.
+func TestRefusedUseCaseDoesNotCountARightPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	for i := 0; i < lockAfter+2; i++ {
+		// 2FA is off: "already off" after a right password.
+		if _, err := e.svc.DisableTOTP(ctx, DisableTOTPInput{Password: testPassword, Code: "123456"}); ErrorCode(err) != Conflict {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	e.advance(2 * pendingFor)
+	if _, _, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword}); err != nil {
+		t.Fatalf("sign-in after refused use cases with the right password: %v", err)
 	}
 }

@@ -27,7 +27,10 @@ type InviteInput struct {
 
 // MailStatus is the state of an invitation's e-mail.
 type MailStatus struct {
-	State         string     `json:"state"` // queued, sent, failed, cancelled
+	State string `json:"state"` // queued, sent, failed, cancelled
+	// Reason is "no_smtp" when it was not sent because e-mail is not set
+	// up (not a delivery failure: it can be sent once it is).
+	Reason        string     `json:"reason,omitempty"`
 	Error         string     `json:"error"`
 	Attempts      int        `json:"attempts"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt"`
@@ -70,7 +73,7 @@ func viewInvitation(tx *store.Tx, inv *store.Invitation, now time.Time) (Invitat
 			return v, err
 		}
 		if m != nil {
-			v.Mail = &MailStatus{State: string(m.State), Error: m.LastError, Attempts: m.Attempts, SentAt: optTime(m.SentAt)}
+			v.Mail = &MailStatus{State: string(m.State), Reason: m.Reason, Error: m.LastError, Attempts: m.Attempts, SentAt: optTime(m.SentAt)}
 			if m.State == store.MailQueued && m.Attempts > 0 {
 				v.Mail.NextAttemptAt = optTime(m.NextAttemptAt)
 			}
@@ -229,6 +232,9 @@ type InvitationList struct {
 	Invitations []InvitationView `json:"invitations"`
 	Next        string           `json:"next"`
 	Pending     int              `json:"pending"` // pending invitations in the tenant, expired included
+	// Unsent counts live invitations not e-mailed because e-mail was not
+	// set up; SendUnsentInvitations sends them once it is.
+	Unsent int `json:"unsent"`
 }
 
 // ListInvitations lists the current tenant's invitations.
@@ -253,6 +259,11 @@ func (s *Service) ListInvitations(ctx context.Context, in ListInvitationsInput) 
 		now := s.clock()
 		out = InvitationList{Invitations: make([]InvitationView, len(page.Invitations)), Next: encodeCursor(page.Next),
 			Pending: tx.CountPendingInvitations(a.tenant.ID)}
+		unsent, err := s.unsentInvitations(tx, a.tenant.ID, now)
+		if err != nil {
+			return err
+		}
+		out.Unsent = len(unsent)
 		for i := range page.Invitations {
 			if out.Invitations[i], err = viewInvitation(tx, &page.Invitations[i], now); err != nil {
 				return err
@@ -264,6 +275,75 @@ func (s *Service) ListInvitations(ctx context.Context, in ListInvitationsInput) 
 		return InvitationList{}, errBadCursor
 	}
 	return out, s.internal("list invitations", err)
+}
+
+// unsentInvitations lists tenant's live invitations whose e-mail was not
+// sent because e-mail was not set up.
+func (s *Service) unsentInvitations(tx *store.Tx, tenant uint64, now time.Time) ([]*store.Invitation, error) {
+	var out []*store.Invitation
+	q := store.InvitationQuery{TenantID: tenant, PendingOnly: true, Limit: 200}
+	for {
+		page, err := tx.Invitations(q)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Invitations {
+			inv := &page.Invitations[i]
+			if inv.MessageID == 0 || stateOf(inv, now) != "pending" {
+				continue
+			}
+			m, err := tx.Message(inv.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			if m != nil && m.State == store.MailFailed && m.Reason == reasonNoSMTP {
+				out = append(out, inv)
+			}
+		}
+		if page.Next == nil {
+			return out, nil
+		}
+		q.After = page.Next
+	}
+}
+
+// SendUnsentInvitations queues again, now that e-mail is set up, the
+// current tenant's live invitations that were not e-mailed for want of it.
+// It returns how many it queued.
+func (s *Service) SendUnsentInvitations(ctx context.Context) (int, error) {
+	n := 0
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		n = 0
+		_, m, err := readSettings(tx)
+		if err != nil {
+			return err
+		}
+		if !m.configured() {
+			return &Error{Code: Conflict, Message: "E-mail is not set up yet. Set it up in Settings → E-mail first."}
+		}
+		unsent, err := s.unsentInvitations(tx, a.tenant.ID, a.now)
+		if err != nil {
+			return err
+		}
+		for _, inv := range unsent {
+			if !a.user.Role.CanGrant(inv.Role) {
+				continue // its link is not this caller's to send
+			}
+			if err := s.queueInvitationMail(tx, inv, a.now); err != nil {
+				return err
+			}
+			if err := record(tx, a.now, a.who(), inv.TenantID, ActResend, ResInvite, inv.ID, &change{Extra: map[string]any{"via": "send unsent", "to": inv.Email}}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.internal("send unsent invitations", err)
+	}
+	s.nudgeMailer()
+	return n, nil
 }
 
 // InvitationLink returns a pending invitation's link again, for Copy link.

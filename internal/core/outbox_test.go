@@ -210,3 +210,36 @@ func TestSendTestEmail(t *testing.T) {
 		t.Fatalf("last event %s %s", ev.Action, ev.ResourceType)
 	}
 }
+
+// Invitations made before e-mail was set up are marked as such (not as
+// delivery failures), counted, and sent on request once it is (issue 12).
+func TestUnsentInvitationsAreSentOnceMailIsSetUp(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	for _, email := range []string{"a@kwgroup.uk", "b@kwgroup.uk"} {
+		if _, err := e.svc.InviteUser(ctx, InviteInput{Email: email, Role: "AGENT"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.deliver()
+	list, err := e.svc.ListInvitations(ctx, ListInvitationsInput{})
+	if err != nil || list.Unsent != 2 || list.Invitations[0].Mail.Reason != reasonNoSMTP {
+		t.Fatalf("before SMTP: %+v %v", list, err)
+	}
+	if _, err := e.svc.SendUnsentInvitations(ctx); ErrorCode(err) != Conflict {
+		t.Fatalf("sending without SMTP: %v", err)
+	}
+	e.configureSMTP(ctx)
+	n, err := e.svc.SendUnsentInvitations(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("send unsent: %d %v", n, err)
+	}
+	e.deliver()
+	if got := len(e.mailer.messages()); got != 2 {
+		t.Fatalf("%d e-mails sent", got)
+	}
+	list, _ = e.svc.ListInvitations(ctx, ListInvitationsInput{})
+	if list.Unsent != 0 || list.Invitations[0].Mail.State != "sent" {
+		t.Fatalf("after: %+v", list)
+	}
+}

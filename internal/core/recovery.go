@@ -100,6 +100,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in ForgotPasswordInp
 		if hit, err = reserve(tx, lims, now); err != nil || hit != nil {
 			return err
 		}
+		// A request is spent as soon as it is made: it counts at once.
+		if _, err := settleFailure(tx, lims, now); err != nil {
+			return err
+		}
 		u, err := userByEmail(tx, in.Email)
 		if err != nil || u == nil || !u.Active {
 			return err
@@ -107,7 +111,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in ForgotPasswordInp
 		if _, _, err := s.newReset(tx, u, token, "self", now); err != nil {
 			return err
 		}
-		return record(tx, now, userWho(u, c.IP), u.TenantID, ActResetRequested, ResUser, u.ID, &change{Extra: map[string]any{"via": "forgot password"}})
+		// Nobody is signed in: the request is about the account, not by it.
+		return record(tx, now, unauthenticated(c.IP), u.TenantID, ActResetRequested, ResUser, u.ID, &change{Extra: map[string]any{"via": "forgot password", "email": u.Email}})
 	})
 	if err != nil {
 		return s.internal("request password reset", err)
@@ -264,7 +269,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, userID uint64) (ResetLi
 	token := auth.NewToken()
 	var out ResetLink
 	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
-		u, err := targetUser(tx, a, userID, toChange)
+		u, err := targetUser(tx, a, userID, toTakeOver)
 		if err != nil {
 			return err
 		}
@@ -313,7 +318,7 @@ func (s *Service) SetTemporaryPassword(ctx context.Context, in SetTemporaryPassw
 	}
 	var out store.User
 	err = s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
-		u, err := targetUser(tx, a, in.UserID, toChange)
+		u, err := targetUser(tx, a, in.UserID, toTakeOver)
 		if err != nil {
 			return err
 		}

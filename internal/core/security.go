@@ -16,7 +16,7 @@ const (
 	ActEndSession     = "end_session"
 )
 
-// ChangePasswordInput is Profile → Security's form.
+// ChangePasswordInput is the form of Account settings → Security.
 type ChangePasswordInput struct {
 	Current string `json:"current"`
 	New     string `json:"new"`
@@ -42,6 +42,7 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	}
 	hash, err := s.hasher.Hash(in.New)
 	if err != nil {
+		s.release(proof)
 		return s.internal("hash", err)
 	}
 	err = s.update(ctx, g, func(tx *store.Tx, a *actor) error {
@@ -50,6 +51,9 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 		}
 		return s.setPassword(tx, a, hash)
 	})
+	if err != nil {
+		s.release(proof)
+	}
 	return s.internal("change password", err)
 }
 
@@ -192,6 +196,39 @@ func (s *Service) endSession(tx *store.Tx, a *actor, u *store.User, id string) e
 	return &Error{Code: NotFound, Message: "That session has already ended."}
 }
 
+// ListUserSessions lists another user's signed-in sessions for the edit
+// form: to those who may change that user (the rules of editing).
+func (s *Service) ListUserSessions(ctx context.Context, userID uint64) ([]SessionView, error) {
+	out := []SessionView{}
+	err := s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, userID, toChange)
+		if err != nil {
+			return err
+		}
+		out, err = sessionsOf(tx, u.ID, a.session.ID, a.now)
+		return err
+	})
+	return out, s.internal("list user sessions", err)
+}
+
+// EndUserSessionInput names one session of a user.
+type EndUserSessionInput struct {
+	UserID    uint64 `json:"userId"`
+	SessionID string `json:"sessionId"`
+}
+
+// EndUserSession signs a user out of one device (the rules of editing).
+func (s *Service) EndUserSession(ctx context.Context, in EndUserSessionInput) error {
+	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
+		u, err := targetUser(tx, a, in.UserID, toChange)
+		if err != nil {
+			return err
+		}
+		return s.endSession(tx, a, u, in.SessionID)
+	})
+	return s.internal("end user session", err)
+}
+
 // SignOutEverywhere ends every session of the caller, this one included.
 func (s *Service) SignOutEverywhere(ctx context.Context) error {
 	err := s.update(ctx, signedIn, func(tx *store.Tx, a *actor) error {
@@ -206,12 +243,19 @@ func (s *Service) SignOutEverywhere(ctx context.Context) error {
 
 // UnlockUser clears a user's sign-in lock: for those who may change the
 // user (same rules as editing them).
+var errOwnUnlock = &Error{Code: Forbidden, Message: "You cannot unlock your own account. Ask another administrator, or wait until the lock ends."}
+
 func (s *Service) UnlockUser(ctx context.Context, id uint64) (UserView, error) {
 	var out store.User
 	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
 		u, err := targetUser(tx, a, id, toChange)
 		if err != nil {
 			return err
+		}
+		if u.ID == a.user.ID {
+			// The lock guards the password re-checks of a session too:
+			// clearing it yourself would lift the limit on guesses.
+			return errOwnUnlock
 		}
 		out = *u
 		if was, err := unlock(tx, u.Email, a.now); err != nil {

@@ -30,6 +30,8 @@ type generalSettings struct {
 	Demo bool `json:"demo,omitempty"`
 	// LANOff stops the window from serving the office LAN (next start).
 	LANOff bool `json:"lanOff,omitempty"`
+	// Backups schedules daily encrypted backups (backup_schedule.go).
+	Backups scheduledBackups `json:"backups"`
 }
 
 // SecurityPolicy holds the options beyond the seed; each is off by default
@@ -65,7 +67,12 @@ type Settings struct {
 	RetentionDays  int            `json:"retentionDays"`
 	LAN            LANInfo        `json:"lan"`
 	LANEnabled     bool           `json:"lanEnabled"` // the window serves the LAN (from the next start)
-	SMTP           struct {
+	// BackupKeepDays keeps daily scheduled backups this many days; 0: off.
+	BackupKeepDays int `json:"backupKeepDays"`
+	// BackupRecipient is the public half of the recovery key scheduled
+	// backups are encrypted to ("" until one is made).
+	BackupRecipient string `json:"backupRecipient"`
+	SMTP            struct {
 		Host        string `json:"host"`
 		Port        int    `json:"port"`
 		Security    string `json:"security"`
@@ -87,6 +94,7 @@ type SettingsInput struct {
 	AdminReset2FA       *bool   `json:"adminReset2fa"`
 	RetentionDays       *int    `json:"retentionDays"`
 	LANEnabled          *bool   `json:"lanEnabled"`
+	BackupKeepDays      *int    `json:"backupKeepDays"`
 	SMTPHost            *string `json:"smtpHost"`
 	SMTPPort            *int    `json:"smtpPort"`
 	SMTPSecurity        *string `json:"smtpSecurity"`
@@ -126,6 +134,7 @@ func (s *Service) viewSettings(g generalSettings, m smtpSettings) Settings {
 	var out Settings
 	out.BaseURL, out.DefaultBaseURL, out.MultiTenant, out.Security = g.BaseURL, *s.baseURL.Load(), g.MultiTenant, g.Security
 	out.LAN, out.RetentionDays, out.LANEnabled = s.LANInfo(), g.RetentionDays, !g.LANOff
+	out.BackupKeepDays, out.BackupRecipient = g.Backups.KeepDays, g.Backups.Recipient
 	out.SMTP.Host, out.SMTP.Port, out.SMTP.Security = m.Host, m.Port, string(m.Security)
 	out.SMTP.Username, out.SMTP.HasPassword = m.Username, len(m.SealedPassword) > 0
 	out.SMTP.FromName, out.SMTP.FromAddress, out.SMTP.Configured = m.FromName, m.FromAddress, m.configured()
@@ -226,6 +235,15 @@ func applySettings(g *generalSettings, m *smtpSettings, in SettingsInput, sealer
 			return fieldError("retentionDays", "Keep events for 1 to 36,500 days, or 0 to keep everything.")
 		}
 		g.RetentionDays = *in.RetentionDays
+	}
+	if in.BackupKeepDays != nil {
+		if *in.BackupKeepDays < 0 || *in.BackupKeepDays > 3650 {
+			return fieldError("backupKeepDays", "Keep daily backups for 1 to 3,650 days, or 0 to turn them off.")
+		}
+		if *in.BackupKeepDays > 0 && g.Backups.Recipient == "" {
+			return fieldError("backupKeepDays", "Make a recovery key first: scheduled backups are encrypted to it.")
+		}
+		g.Backups.KeepDays = *in.BackupKeepDays
 	}
 	if in.SMTPHost != nil {
 		h := strings.TrimSpace(*in.SMTPHost)

@@ -22,6 +22,9 @@ type SignInInput struct {
 type SignInResult struct {
 	Step string `json:"step"`
 	Me   *Me    `json:"me"`
+	// RecoveryCodes, at the code step: recovery codes are on and this user
+	// has some left, so the page may offer "Use a recovery code".
+	RecoveryCodes bool `json:"recoveryCodes"`
 }
 
 // errBadSignIn is the one answer for an unknown e-mail, a wrong password
@@ -133,7 +136,16 @@ func (s *Service) passwordRight(tx *store.Tx, u *store.User, token string, c Cal
 	if u.MFAEnabled {
 		sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: u.TenantID, CreatedAt: now,
 			LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stageTOTP}
-		return SignInResult{Step: stageTOTP}, nil, tx.PutSession(sess)
+		g, _, err := readSettings(tx)
+		if err != nil {
+			return SignInResult{}, nil, err
+		}
+		creds, err := tx.Credentials(u.ID)
+		if err != nil {
+			return SignInResult{}, nil, err
+		}
+		res := SignInResult{Step: stageTOTP, RecoveryCodes: g.Security.RecoveryCodes && len(creds.RecoveryCodes) > 0}
+		return res, nil, tx.PutSession(sess)
 	}
 	a, err := s.signedIn(tx, u, token, c, now, method)
 	if err != nil {
@@ -189,7 +201,7 @@ func (s *Service) reserveAttempt(lims []limiter, email, ip string, read func(tx 
 	if err != nil {
 		return nil, s.internal("reserve attempt", err)
 	}
-	if hit != nil && !hit.started {
+	if hit != nil && !hit.started && !hit.busy {
 		s.noteBlocked(hit, email, user, ip)
 	}
 	return hit, nil

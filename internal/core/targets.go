@@ -28,6 +28,11 @@ type intent int
 const (
 	toRead   intent = iota // show it (edit form, memberships panel)
 	toChange               // change it, or act with its powers (a link)
+	// toTakeOver: set its credentials (a reset link shown to the caller, a
+	// temporary password). That would let the caller sign in as them, so
+	// it needs more than CanGrant: a role strictly above theirs (a
+	// SUPER_ADMIN, who holds every power already, may act on a peer).
+	toTakeOver
 )
 
 var (
@@ -36,6 +41,7 @@ var (
 	errOtherHome    = &Error{Code: Forbidden, Message: "This user belongs to another organisation, so only its administrators can change them."}
 	errOutranked    = &Error{Code: Forbidden, Message: "This user's role is above yours, so you cannot change them."}
 	errInviteRank   = &Error{Code: Forbidden, Message: "This invitation gives a role above yours, so you cannot use, re-send or withdraw it."}
+	errPeerSignIn   = &Error{Code: Forbidden, Message: "Only someone whose role is above this user's can reset their password. Ask a more senior administrator, or have them use Forgot password?"}
 )
 
 // targetUser loads user id for something the actor means to do. Users the
@@ -67,12 +73,15 @@ func mayActOn(tx *store.Tx, a *actor, u *store.User, want intent) error {
 		if m == nil || m.Shadow {
 			return errNoUser // not seen here at all
 		}
-		if want == toChange {
+		if want != toRead {
 			return errOtherHome
 		}
 	}
-	if want == toChange && !a.user.Role.CanGrant(u.Role) {
+	if want != toRead && !a.user.Role.CanGrant(u.Role) {
 		return errOutranked
+	}
+	if want == toTakeOver && u.ID != a.user.ID && a.user.Role != auth.SuperAdmin && a.user.Role.Rank() <= u.Role.Rank() {
+		return errPeerSignIn
 	}
 	return nil
 }

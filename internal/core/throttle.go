@@ -25,6 +25,10 @@ const (
 	lockFor        = 15 * time.Minute
 	lockMax        = 24 * time.Hour
 	ipLockAfter    = 100
+	// pendingFor is how long a reserved attempt may stay unsettled before
+	// it counts as settled (a crash between reserving and settling): far
+	// longer than any check takes.
+	pendingFor = time.Minute
 	lockStreakGone = 24 * time.Hour // a lock this long ago no longer makes the next one longer
 )
 
@@ -77,24 +81,43 @@ func startLock(v store.Throttle, now time.Time) store.Throttle {
 	return v
 }
 
-// lockHit is a refusal because a key is locked.
+// lockHit is a refusal because a key is locked, or busy: every attempt of
+// its window is reserved by checks still running, so this one may not be
+// checked now — but nothing has failed yet, so nothing locks.
 type lockHit struct {
 	lim     limiter
 	until   time.Time
 	started bool // this call started the lock
+	busy    bool
 }
 
+var errBusy = &Error{Code: Invalid, Message: "Too many sign-in attempts for this account at once. Wait a moment and try again."}
+
 func (h *lockHit) err() *Error {
+	if h.busy {
+		return errBusy
+	}
 	if h.lim.limit == ipLockAfter {
 		return errIPLocked(h.until)
 	}
 	return errLocked(h.until)
 }
 
+// pending returns v's attempts still being checked; reservations older
+// than pendingFor count as settled failures.
+func pending(v store.Throttle, now time.Time) int {
+	if now.Sub(v.PendingSince) > pendingFor {
+		return 0
+	}
+	return v.Pending
+}
+
 // reserve records one attempt against every limiter, in tx. It refuses,
-// writing nothing, while a key is locked; it starts the lock when a key's
-// attempts in this window are used up (the attempts still being verified
-// count). Otherwise the attempt is counted and may be verified.
+// writing nothing, while a key is locked. When a key's attempts in this
+// window are used up it starts the lock if they all failed, and answers
+// busy if some are still being checked (those may yet succeed: a right
+// password sent twice at once must not lock its account). Otherwise the
+// attempt is counted, as pending, and may be verified.
 func reserve(tx *store.Tx, lims []limiter, now time.Time) (*lockHit, error) {
 	vals := make([]store.Throttle, len(lims))
 	for i, l := range lims {
@@ -109,18 +132,34 @@ func reserve(tx *store.Tx, lims []limiter, now time.Time) (*lockHit, error) {
 	}
 	for i, l := range lims {
 		if vals[i].Failures >= l.limit {
+			if vals[i].Failures-pending(vals[i], now) < l.limit {
+				return &lockHit{lim: l, busy: true}, nil
+			}
 			v := startLock(vals[i], now)
 			return &lockHit{lim: l, until: v.LockedUntil, started: true}, tx.PutThrottle(l.key, v)
 		}
 	}
 	for i, l := range lims {
-		vals[i].Failures++
-		vals[i].Total++
-		if err := tx.PutThrottle(l.key, vals[i]); err != nil {
+		v := vals[i]
+		v.Pending = pending(v, now) + 1
+		v.PendingSince = now
+		v.Failures++
+		v.Total++
+		if err := tx.PutThrottle(l.key, v); err != nil {
 			return nil, err
 		}
 	}
 	return nil, nil
+}
+
+// settled marks one reserved attempt of v as checked.
+func settled(v store.Throttle, now time.Time) store.Throttle {
+	if p := pending(v, now); p > 0 {
+		v.Pending = p - 1
+	} else {
+		v.Pending = 0
+	}
+	return v
 }
 
 // settleFailure ends a reserved attempt that failed: it is already
@@ -135,12 +174,13 @@ func settleFailure(tx *store.Tx, lims []limiter, now time.Time) ([]lockHit, erro
 		if !lockedUntil(v, now).IsZero() {
 			continue
 		}
-		if v = inWindow(v, now); v.Failures >= l.limit {
+		v = settled(v, now)
+		if v = inWindow(v, now); v.Failures >= l.limit && v.Failures-pending(v, now) >= l.limit {
 			v = startLock(v, now)
-			if err := tx.PutThrottle(l.key, v); err != nil {
-				return nil, err
-			}
 			started = append(started, lockHit{lim: l, until: v.LockedUntil, started: true})
+		}
+		if err := tx.PutThrottle(l.key, v); err != nil {
+			return nil, err
 		}
 	}
 	return started, nil
@@ -190,16 +230,17 @@ func settleSuccess(tx *store.Tx, lims []limiter, now time.Time, how settlement) 
 		vals[i] = v
 	}
 	for i, l := range lims {
-		v := vals[i]
+		v := settled(vals[i], now)
 		switch {
 		case how == clearAccount && l.limit == lockAfter:
-			if v.Failures == 0 && v.WindowStart.IsZero() {
-				continue
+			v.Failures, v.WindowStart = v.Pending, time.Time{} // checks still running stay counted
+			if v.Pending > 0 {
+				v.WindowStart = now
 			}
-			v.Failures, v.WindowStart = 0, time.Time{}
 		case v.Failures > 0 && !v.WindowStart.IsZero() && now.Sub(v.WindowStart) <= lockWindow:
 			v.Failures--
-		default:
+		}
+		if v == vals[i] {
 			continue
 		}
 		if err := tx.PutThrottle(l.key, v); err != nil {

@@ -17,7 +17,7 @@ type ListUsersInput struct {
 	Search string `json:"search"`
 	Role   string `json:"role"`   // "" or a role
 	Status string `json:"status"` // "", "active" or "inactive"
-	Sort   string `json:"sort"`   // "name" (default) or "email"
+	Sort   string `json:"sort"`   // name (default), email, role, mfa, status, lastLogin
 	Desc   bool   `json:"desc"`
 	After  string `json:"after"`
 	Before string `json:"before"`
@@ -37,6 +37,13 @@ type UserRow struct {
 	Active      bool       `json:"active"`
 	LastLoginAt *time.Time `json:"lastLoginAt"`
 	LockedUntil *time.Time `json:"lockedUntil"` // sign-in locked after failures
+	// MustChangePassword: they hold a temporary password.
+	MustChangePassword bool `json:"mustChangePassword"`
+	// CanChange says whether the caller may change this user (edit,
+	// deactivate, unlock, reset); when not, Why says why, so a row offers
+	// only what will work.
+	CanChange bool   `json:"canChange"`
+	Why       string `json:"why,omitempty"`
 }
 
 // UserPage is one page of the users list.
@@ -44,6 +51,10 @@ type UserPage struct {
 	Users []UserRow `json:"users"`
 	Next  string    `json:"next"`
 	Prev  string    `json:"prev"`
+	// Total is how many users match; TotalAtLeast marks a lower bound (a
+	// search matching more than 10,000), shown as "10,000+".
+	Total        int  `json:"total"`
+	TotalAtLeast bool `json:"totalAtLeast"`
 }
 
 const maxSearchChars = 200
@@ -67,13 +78,11 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	default:
 		return UserPage{}, fieldError("status", "Choose Active or Inactive.")
 	}
-	switch in.Sort {
-	case "", "name":
-		q.Sort = store.SortByName
-	case "email":
-		q.Sort = store.SortByEmail
-	default:
-		return UserPage{}, fieldError("sort", "Sort by name or email.")
+	q.Sort = store.SortByName
+	if in.Sort != "" {
+		if q.Sort = store.DirectorySort(in.Sort); !store.ValidSort(q.Sort) {
+			return UserPage{}, fieldError("sort", "Sort by name, email, role, mfa, status or lastLogin.")
+		}
 	}
 	if in.Limit == 0 {
 		q.Limit = 50
@@ -92,6 +101,11 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	}
 	var page store.DirectoryPage
 	var locks []*time.Time
+	type rowExtra struct {
+		mustChange, canChange bool
+		why                   string
+	}
+	var extras []rowExtra
 	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
 		q.TenantID = a.tenant.ID
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
@@ -116,8 +130,20 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		}
 		now := a.now
 		locks = make([]*time.Time, len(page.Rows))
+		extras = make([]rowExtra, len(page.Rows))
 		for i, r := range page.Rows {
 			if locks[i], err = accountLock(tx, r.Email, now); err != nil {
+				return err
+			}
+			u, err := tx.User(r.UserID)
+			if err != nil {
+				return err
+			}
+			if u == nil {
+				continue
+			}
+			extras[i].mustChange = u.MustChangePassword
+			if extras[i].canChange, extras[i].why, err = canChange(tx, a, u); err != nil {
 				return err
 			}
 		}
@@ -129,10 +155,12 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if err != nil {
 		return UserPage{}, s.internal("list users", err)
 	}
-	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}
+	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev),
+		Total: page.Total, TotalAtLeast: page.TotalAtLeast}
 	for i, r := range page.Rows {
 		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
-			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i]}
+			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i],
+			MustChangePassword: extras[i].mustChange, CanChange: extras[i].canChange, Why: extras[i].why}
 	}
 	return out, nil
 }

@@ -28,9 +28,26 @@ const (
 // differently from what it is (a reversed "gpj.exe", two look-alike
 // accounts) or break the lines of a mail header, a log or a CSV file.
 
-// invisible reports whether r is one of the characters no name may hold.
+// invisible reports whether r is one of the characters no name may hold:
+// besides Cc, Cf, Zl and Zp, private-use and unassigned code points
+// (including noncharacters such as U+FFFE), and the letters that draw as
+// blank space (Hangul fillers, the blank Braille pattern).
 func invisible(r rune) bool {
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) {
+		return true
+	}
+	switch r {
+	case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800:
+		return true
+	}
+	// Unassigned (Cn): in no category Go's tables know.
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+}
+
+// visible reports whether a name has something to see: a letter, digit,
+// punctuation or symbol, not only spaces and combining marks.
+func visible(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) })
 }
 
 // cleanUnicode trims s, checks it is UTF-8, and returns it in NFC with
@@ -61,6 +78,8 @@ func cleanName(field, s string) (string, error) {
 		return "", err
 	case s == "":
 		return "", fieldError(field, "Enter a name.")
+	case !visible(s):
+		return "", fieldError(field, "The name has no visible letters; type it again.")
 	case utf8.RuneCountInString(s) > maxNameChars:
 		return "", fieldError(field, "A name can be at most %d characters.", maxNameChars)
 	case strings.ContainsAny(s, "<>"):
@@ -110,7 +129,7 @@ func cleanEmail(field, s string) (string, error) {
 		return "", fieldError(field, "Enter an e-mail address.")
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at < 0 {
+	if at < 0 || at == len(s)-1 {
 		return "", fieldError(field, "Enter an e-mail address like name@example.com.")
 	}
 	local, domain := s[:at], s[at+1:]

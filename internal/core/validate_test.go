@@ -355,3 +355,18 @@ func TestForgotPasswordFindsIDNAndOlderAddresses(t *testing.T) {
 		t.Fatalf("reset mail went to %q", to)
 	}
 }
+
+// Names that draw as blank or hold unassigned or private-use code points
+// are refused (found by the hostile review).
+func TestNamesThatLookBlankAreRefused(t *testing.T) {
+	for _, name := range []string{"\u3164", "\u2800\u2800", "Ann\uFE0F\u3164", "\u0301\u0302", "\uE000Boss", "Ann\uFFFE", "\U000E0001x", "\u115F"} {
+		if _, err := cleanName("name", name); ErrorCode(err) != Invalid {
+			t.Errorf("%+q accepted", name)
+		}
+	}
+	for _, name := range []string{"Zoë", "José María", "李小龍", "O'Brien-Smith", "Emma 🌟 Watts", "Åsa"} {
+		if _, err := cleanName("name", name); err != nil {
+			t.Errorf("%q refused: %v", name, err)
+		}
+	}
+}

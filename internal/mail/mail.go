@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 	"time"
 
 	gomail "github.com/emersion/go-message/mail"
@@ -153,7 +154,61 @@ func Domain(domain string) (unicode, ascii string, err error) {
 	if unicode, err = idna.Registration.ToUnicode(ascii); err != nil {
 		return "", "", ErrDomain
 	}
+	for _, label := range strings.Split(unicode, ".") {
+		if !plainLabel(label) {
+			return "", "", ErrDomain
+		}
+	}
 	return unicode, ascii, nil
+}
+
+// plainLabel reports whether a domain label is made of letters, marks,
+// digits and hyphens (no emoji or symbols, which IDNA2008 disallows) in one
+// script, or in one of the mixes Unicode's "highly restrictive" profile
+// allows (Latin with Han and the Japanese kana, with Bopomofo, or with
+// Hangul). A Latin label with one Cyrillic "а" in it is refused: it is how
+// look-alike domains are made.
+func plainLabel(label string) bool {
+	scripts := map[string]bool{}
+	for _, r := range label {
+		switch {
+		case r == '-' || unicode.IsDigit(r) || unicode.IsMark(r):
+			continue
+		case !unicode.IsLetter(r):
+			return false
+		}
+		scripts[scriptOf(r)] = true
+	}
+	if len(scripts) <= 1 {
+		return true
+	}
+	for _, mix := range [][]string{{"Latin", "Han", "Hiragana", "Katakana"}, {"Latin", "Han", "Bopomofo"}, {"Latin", "Han", "Hangul"}} {
+		inMix := 0
+		for _, sc := range mix {
+			if scripts[sc] {
+				inMix++
+			}
+		}
+		if inMix == len(scripts) {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptOf names the Unicode script of a letter ("Common" if none).
+func scriptOf(r rune) string {
+	for _, name := range []string{"Latin", "Cyrillic", "Greek", "Han", "Hiragana", "Katakana", "Hangul", "Arabic", "Hebrew"} {
+		if unicode.Is(unicode.Scripts[name], r) {
+			return name
+		}
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return "Common"
 }
 
 // wireAddresses is the ASCII form of the sender and the recipient.

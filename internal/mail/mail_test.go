@@ -179,3 +179,18 @@ func TestASCIIAddress(t *testing.T) {
 		t.Fatalf("non-ASCII local part: %v", err)
 	}
 }
+
+// Emoji domains and labels mixing look-alike scripts are refused (found by
+// the hostile review); real IDN domains are not.
+func TestLookAlikeAndEmojiDomainsAreRefused(t *testing.T) {
+	for _, d := range []string{"😀.example", "p\u0430ypal.com", "gοogle.com", "xn--e28h.example", "a★b.example"} {
+		if _, _, err := Domain(d); err == nil {
+			t.Errorf("%q accepted", d)
+		}
+	}
+	for _, d := range []string{"bücher.example", "пример.рф", "例え.テスト", "日本abc.jp", "xn--bcher-kva.example", "kwgroup.uk"} {
+		if _, _, err := Domain(d); err != nil {
+			t.Errorf("%q refused: %v", d, err)
+		}
+	}
+}

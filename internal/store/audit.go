@@ -250,10 +250,10 @@ func (t *Tx) HasValue(tenant uint64, field byte, value string) bool {
 func decodeEvent(key, v []byte) (Event, error) {
 	var e Event
 	if len(v) < hashLen {
-		return e, fmt.Errorf("audit event %x is truncated", key)
+		return e, fmt.Errorf("%w (audit event %x is truncated)", ErrDamaged, key)
 	}
 	if err := json.Unmarshal(v[hashLen:], &e); err != nil {
-		return e, fmt.Errorf("audit event %x: %w", key, err)
+		return e, fmt.Errorf("%w (audit event %x: %v)", ErrDamaged, key, err)
 	}
 	e.Key, e.Hash = bytes.Clone(key), bytes.Clone(v[:hashLen])
 	return e, nil

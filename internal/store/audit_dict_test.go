@@ -59,7 +59,7 @@ func TestSuggestActorsByEmailOrName(t *testing.T) {
 // A log written before actors were indexed by name gets its names from the
 // migration.
 func TestMigrationIndexesActorNames(t *testing.T) {
-	db := migratedFrom(t, 6, func(db *DB) {
+	db := migratedFrom(t, 7, func(db *DB) {
 		err := db.Update(func(tx *Tx) error {
 			return tx.AppendEvent(&Event{Time: t0, ActorName: "Grace Hopper", ActorEmail: "grace@kw.uk", Action: "update", TenantID: 3})
 		})

@@ -73,7 +73,7 @@ func (t *Tx) getHour(k []byte) (HourCounts, error) {
 
 func (t *Tx) countHour(tenant uint64, e *Event, key []byte) error {
 	if t.b(bucketAuditHours) == nil {
-		return nil // an older layout, mid-migration: migration 9 counts the hours
+		return nil // an older layout, mid-migration: migration 10 counts the hours
 	}
 	k := hourKey(tenant, keyTime(key))
 	h, err := t.getHour(k)
@@ -101,9 +101,9 @@ func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) 
 }
 
 // migrateAuditHoursV2 counts the hours again, compactly, from the events'
-// keys and summaries, and drops the JSON counters of layouts 4–8.
+// keys and summaries, and drops the JSON counters of layouts 4–9.
 func migrateAuditHoursV2(t *Tx) error {
-	if err := createBuckets(layout9)(t); err != nil {
+	if err := createBuckets(layout10)(t); err != nil {
 		return err
 	}
 	hours := map[string]HourCounts{}

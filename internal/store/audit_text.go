@@ -42,7 +42,7 @@ func grams(v string) []string {
 // indexGrams adds (d = 1) or removes (d = -1) a value's trigrams.
 func (t *Tx) indexGrams(f byte, v string, d int64) error {
 	if t.b(bucketAuditGrams) == nil {
-		return nil // an older layout, mid-migration: migration 8 builds the index
+		return nil // an older layout, mid-migration: migration 9 builds the index
 	}
 	for _, g := range grams(v) {
 		k := join([]byte{f}, []byte(g), []byte(v))
@@ -206,7 +206,7 @@ func (m *merged) advance() []byte {
 // migrateAuditGrams builds the trigram index of the dictionary's values,
 // its keys sorted first so bbolt appends instead of splitting pages.
 func migrateAuditGrams(t *Tx) error {
-	if err := createBuckets(layout8)(t); err != nil {
+	if err := createBuckets(layout9)(t); err != nil {
 		return err
 	}
 	var keys []string

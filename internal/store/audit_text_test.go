@@ -107,7 +107,7 @@ func TestFreeTextPlanner(t *testing.T) {
 
 // A log from before the trigram index gets it from the migration.
 func TestMigrationBuildsTheTrigramIndex(t *testing.T) {
-	db := migratedFrom(t, 7, func(db *DB) { textLog(t, db, 500) })
+	db := migratedFrom(t, 8, func(db *DB) { textLog(t, db, 500) })
 	checkClean(t, db)
 	if got := query(t, db, AuditQuery{Text: "203.0.113"}); len(got) != 3 {
 		t.Errorf("%d events for the rare address, want 3", len(got))

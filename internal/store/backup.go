@@ -34,6 +34,30 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Snapshot calls fn with a consistent copy of the database as it is now:
+// its size, and content, which writes exactly that many bytes. It reads
+// one snapshot, so writers go on meanwhile; fn may stream it anywhere.
+// progress, when set, hears how far content has got.
+func (db *DB) Snapshot(progress func(done, total int64), fn func(size int64, content io.WriterTo) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return fn(tx.Size(), snapshotContent{tx: tx, progress: progress})
+	})
+}
+
+type snapshotContent struct {
+	tx       *bolt.Tx
+	progress func(done, total int64)
+}
+
+func (c snapshotContent) WriteTo(w io.Writer) (int64, error) {
+	pw := &progressWriter{w: w, total: c.tx.Size(), report: c.progress}
+	_, err := c.tx.WriteTo(pw)
+	if c.progress != nil {
+		c.progress(pw.n, pw.total)
+	}
+	return pw.n, err
+}
+
 // BackupTo writes a consistent copy of the database to path, which must not
 // exist yet, while other transactions go on: it reads one snapshot
 // (Tx.WriteTo), so writers are not blocked. The copy is written under a

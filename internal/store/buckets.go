@@ -34,7 +34,7 @@ var (
 	bucketAuditTenant  = []byte("audit_tenant_v1") // tenant | k → empty (tenant 0: every event)
 	bucketAuditBy      = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
 	bucketAuditValues  = []byte("audit_values_v1") // tenant | field | value → count
-	bucketAuditHoursV1 = []byte("audit_hours_v1")  // (layout 4–8) tenant | hour → counters JSON
+	bucketAuditHoursV1 = []byte("audit_hours_v1")  // (layout 4–9) tenant | hour → counters JSON
 	bucketAuditLast    = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
 	bucketAuditActive  = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
 
@@ -48,14 +48,21 @@ var (
 	bucketResetToken = []byte("reset_token_v1")     // sha256(token) → reset id
 	bucketUserReset  = []byte("user_reset_v1")      // user id → id of the user's live reset
 
+	// The users list's other orders and its counters (layout 7).
+	bucketDirRole   = []byte("dir_role_v1")   // tenant id | 255-rank, lower(name) 0 user id → directory row
+	bucketDirMFA    = []byte("dir_mfa_v1")    // tenant id | mfa 0/1, lower(name) 0 user id → directory row
+	bucketDirStatus = []byte("dir_status_v1") // tenant id | inactive 0/1, lower(name) 0 user id → directory row
+	bucketDirLogin  = []byte("dir_login_v1")  // tenant id | last login (unix s), lower(name) 0 user id → directory row
+	bucketDirCount  = []byte("dir_count_v1")  // tenant id | active 0/1 | role → number of users
+
 	// The free-text planner's trigram index over the dictionary of every
 	// tenant (tenant 0) for the action, resource type and IP fields
-	// (layout 8). A gram is 3 bytes of the lower-cased value padded with
+	// (layout 9). A gram is 3 bytes of the lower-cased value padded with
 	// two zero bytes, so every byte of a value starts one.
 	bucketAuditGrams = []byte("audit_grams_v1")  // field | gram | value → empty
 	bucketAuditGramN = []byte("audit_gram_n_v1") // field | gram → how many values have it
 
-	// Hourly counters, compact (layout 9): events, then each action and its count, as varints.
+	// Hourly counters, compact (layout 10): events, then each action and its count, as varints.
 	bucketAuditHours = []byte("audit_hours_v2") // tenant | hour → counters
 )
 
@@ -66,17 +73,18 @@ var (
 		bucketTenantName, bucketMembers, bucketTenantUsers, bucketDirName, bucketDirEmail,
 		bucketSessions, bucketUserSess, bucketSettings, bucketAuditV1,
 	}
-	layout2 = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmailV1, bucketTenantInviteV1, bucketOutbox, bucketOutboxDue}
-	layout3 = [][]byte{bucketThrottle}
-	layout4 = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHoursV1, bucketAuditLast, bucketAuditActive}
-	layout5 = [][]byte{bucketInvitePending, bucketTenantInvite}
-	layout6 = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
-	layout8 = [][]byte{bucketAuditGrams, bucketAuditGramN}
-	layout9 = [][]byte{bucketAuditHours}
+	layout2  = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmailV1, bucketTenantInviteV1, bucketOutbox, bucketOutboxDue}
+	layout3  = [][]byte{bucketThrottle}
+	layout4  = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHoursV1, bucketAuditLast, bucketAuditActive}
+	layout5  = [][]byte{bucketInvitePending, bucketTenantInvite}
+	layout6  = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
+	layout7  = [][]byte{bucketDirRole, bucketDirMFA, bucketDirStatus, bucketDirLogin, bucketDirCount}
+	layout9  = [][]byte{bucketAuditGrams, bucketAuditGramN}
+	layout10 = [][]byte{bucketAuditHours}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout8, layout9), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7, layout9, layout10), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte

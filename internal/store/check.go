@@ -97,8 +97,11 @@ func (t *Tx) checkAuditGrams() []error {
 func (t *Tx) checkIndexes() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	wantName := map[string][]byte{}
-	wantEmail := map[string][]byte{}
+	want := map[string]map[string][]byte{}
+	for _, d := range dirIndexes {
+		want[string(d.bucket)] = map[string][]byte{}
+	}
+	counts := map[string]uint64{}
 	emails := 0
 	_ = t.b(bucketUsers).ForEach(func(k, v []byte) error {
 		var u User
@@ -119,15 +122,28 @@ func (t *Tx) checkIndexes() []error {
 		}
 		row := encodeRow(&u)
 		for _, tid := range tenants {
-			wantName[string(dirKey(tid, Fold(u.Name), u.ID))] = row
-			wantEmail[string(dirKey(tid, Fold(u.Email), u.ID))] = row
+			for _, d := range dirIndexes {
+				want[string(d.bucket)][string(dirKey(tid, d.text(&u), u.ID))] = row
+			}
+			counts[string(countKey(tid, u.Active, u.Role))]++
 		}
 		return nil
 	})
 	if n := t.b(bucketUserEmail).Stats().KeyN; n != emails {
 		bad("e-mail index has %d entries for %d users", n, emails)
 	}
-	for name, want := range map[string]map[string][]byte{string(bucketDirName): wantName, string(bucketDirEmail): wantEmail} {
+	gotCounts := 0
+	_ = t.b(bucketDirCount).ForEach(func(k, v []byte) error {
+		gotCounts++
+		if counts[string(k)] != readU64(v) {
+			bad("directory count %x is %d, want %d", k, readU64(v), counts[string(k)])
+		}
+		return nil
+	})
+	if gotCounts != len(counts) {
+		bad("directory counts: %d keys, want %d", gotCounts, len(counts))
+	}
+	for name, want := range want {
 		got := 0
 		_ = t.b([]byte(name)).ForEach(func(k, v []byte) error {
 			got++

@@ -5,11 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"gatehouse/internal/auth"
+	"unicode"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"gatehouse/internal/auth"
 )
 
 // The directory is the users list of each tenant, kept as two indexes (by
@@ -32,11 +38,56 @@ type DirectoryRow struct {
 // DirectorySort names the order of a directory query.
 type DirectorySort string
 
-// The orders the directory keeps indexes for.
+// The orders the directory keeps indexes for: every column of the list.
+// Within a role, an MFA state or a status, users are in name order.
 const (
-	SortByName  DirectorySort = "name"
-	SortByEmail DirectorySort = "email"
+	SortByName      DirectorySort = "name"
+	SortByEmail     DirectorySort = "email"
+	SortByRole      DirectorySort = "role"      // most powerful first
+	SortByMFA       DirectorySort = "mfa"       // off, then on
+	SortByStatus    DirectorySort = "status"    // active, then inactive
+	SortByLastLogin DirectorySort = "lastLogin" // never, then oldest first
 )
+
+// dirIndex is one order of the directory: its bucket and each user's
+// sort text in it.
+type dirIndex struct {
+	sort   DirectorySort
+	bucket []byte
+	text   func(u *User) string
+}
+
+var dirIndexes = []dirIndex{
+	{SortByName, bucketDirName, func(u *User) string { return Fold(u.Name) }},
+	{SortByEmail, bucketDirEmail, func(u *User) string { return Fold(u.Email) }},
+	{SortByRole, bucketDirRole, func(u *User) string { return string([]byte{byte(255 - u.Role.Rank())}) + Fold(u.Name) }},
+	{SortByMFA, bucketDirMFA, func(u *User) string { return flagText(u.MFAEnabled) + Fold(u.Name) }},
+	{SortByStatus, bucketDirStatus, func(u *User) string { return flagText(!u.Active) + Fold(u.Name) }},
+	{SortByLastLogin, bucketDirLogin, func(u *User) string {
+		var last int64
+		if !u.LastLoginAt.IsZero() {
+			last = u.LastLoginAt.Unix()
+		}
+		return string(binary.BigEndian.AppendUint64(nil, uint64(last))) + Fold(u.Name)
+	}},
+}
+
+func flagText(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// ValidSort reports whether s is an order the directory keeps.
+func ValidSort(s DirectorySort) bool {
+	for _, d := range dirIndexes {
+		if d.sort == s {
+			return true
+		}
+	}
+	return false
+}
 
 // DirectoryQuery selects a page of a tenant's directory.
 type DirectoryQuery struct {
@@ -51,10 +102,14 @@ type DirectoryQuery struct {
 	Limit    int
 }
 
-// DirectoryPage is one page; Next and Prev are nil at the ends.
+// DirectoryPage is one page; Next and Prev are nil at the ends. Total is
+// how many users match the query; TotalAtLeast says it is a lower bound
+// (a search matched more than maxCounted).
 type DirectoryPage struct {
-	Rows       []DirectoryRow
-	Next, Prev []byte
+	Rows         []DirectoryRow
+	Next, Prev   []byte
+	Total        int
+	TotalAtLeast bool
 }
 
 // ErrBadCursor is returned for a cursor that does not belong to the query.
@@ -99,7 +154,7 @@ func encodeRow(u *User) []byte {
 	if !u.LastLoginAt.IsZero() {
 		last = u.LastLoginAt.Unix()
 	}
-	search := Fold(u.Name) + "\x00" + Fold(u.Email)
+	search := SearchFold(u.Name) + "\x00" + SearchFold(u.Email)
 	buf := make([]byte, 0, 16+len(u.Name)+len(u.Email)+len(search)+len(u.Role))
 	buf = append(buf, flags, byte(len(u.Role)))
 	buf = append(buf, u.Role...)
@@ -181,10 +236,12 @@ func (t *Tx) addDirectory(u *User) error {
 	}
 	row := encodeRow(u)
 	for _, tid := range tenants {
-		if err := t.b(bucketDirName).Put(dirKey(tid, Fold(u.Name), u.ID), row); err != nil {
-			return err
+		for _, d := range dirIndexes {
+			if err := t.b(d.bucket).Put(dirKey(tid, d.text(u), u.ID), row); err != nil {
+				return err
+			}
 		}
-		if err := t.b(bucketDirEmail).Put(dirKey(tid, Fold(u.Email), u.ID), row); err != nil {
+		if err := t.countDirectory(tid, u, 1); err != nil {
 			return err
 		}
 	}
@@ -197,21 +254,62 @@ func (t *Tx) removeDirectory(u *User) error {
 		return err
 	}
 	for _, tid := range tenants {
-		if err := t.b(bucketDirName).Delete(dirKey(tid, Fold(u.Name), u.ID)); err != nil {
-			return err
+		for _, d := range dirIndexes {
+			if err := t.b(d.bucket).Delete(dirKey(tid, d.text(u), u.ID)); err != nil {
+				return err
+			}
 		}
-		if err := t.b(bucketDirEmail).Delete(dirKey(tid, Fold(u.Email), u.ID)); err != nil {
+		if err := t.countDirectory(tid, u, -1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// countKey is tenant | active (0/1) | role: the directory's counters.
+func countKey(tenant uint64, active bool, role auth.Role) []byte {
+	return join(u64(tenant), []byte(flagText(active)), []byte(role))
+}
+
+func (t *Tx) countDirectory(tenant uint64, u *User, delta int64) error {
+	b := t.b(bucketDirCount)
+	k := countKey(tenant, u.Active, u.Role)
+	n := int64(0)
+	if v := b.Get(k); v != nil {
+		n = int64(readU64(v))
+	}
+	if n += delta; n <= 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, u64(uint64(n)))
+}
+
+// directoryCount is how many users of tenant's list have the role and
+// status (empty role, nil active: any), from the counters.
+func (t *Tx) directoryCount(tenant uint64, role auth.Role, active *bool) int {
+	total := 0
+	c := t.b(bucketDirCount).Cursor()
+	prefix := u64(tenant)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		a, r := k[8] == '1', auth.Role(k[9:])
+		if (role == "" || r == role) && (active == nil || *active == a) {
+			total += int(readU64(v))
+		}
+	}
+	return total
+}
+
+// maxCounted bounds how many rows a searched total counts; past it the
+// list says "10,000+".
+const maxCounted = 10000
+
 // Directory returns one page of a tenant's users list.
 func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	bucket := bucketDirName
-	if q.Sort == SortByEmail {
-		bucket = bucketDirEmail
+	for _, d := range dirIndexes {
+		if d.sort == q.Sort {
+			bucket = d.bucket
+		}
 	}
 	prefix := u64(q.TenantID)
 	for _, cur := range [][]byte{q.After, q.Before} {
@@ -222,7 +320,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	search := []byte(Fold(q.Search))
+	search := []byte(SearchFold(q.Search))
 	role := []byte(q.Role)
 	match := func(v rowView) (bool, error) {
 		if !v.valid() {
@@ -294,5 +392,66 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 		}
 	}
 	page.Rows = rows
+	if len(search) == 0 {
+		page.Total = t.directoryCount(q.TenantID, q.Role, q.Active)
+		return page, nil
+	}
+	// A searched total counts the matches, up to maxCounted.
+	c = t.b(bucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		ok, err := match(rowView(v))
+		if err != nil {
+			return DirectoryPage{}, err
+		}
+		if ok {
+			if page.Total == maxCounted {
+				page.TotalAtLeast = true
+				break
+			}
+			page.Total++
+		}
+	}
 	return page, nil
+}
+
+// accents takes the marks off letters: "Zoë" and "Zoe" search alike.
+var accents = runes.Remove(runes.In(unicode.Mn))
+
+// SearchFold is how names and e-mails are compared when searching: case
+// folded, accents removed (é → e, ø stays ø: it is a letter of its own),
+// so "zoe" finds "Zoë" and "ZOË" finds "Zoe".
+func SearchFold(s string) string {
+	out, _, err := transform.String(transform.Chain(norm.NFD, accents, norm.NFC), strings.TrimSpace(s))
+	if err != nil {
+		out = strings.TrimSpace(s)
+	}
+	return cases.Fold().String(out)
+}
+
+// migrateDirectoryV2 rewrites every users-list row with the accent-folded
+// search text and fills the new orders and counters (layout 7).
+func migrateDirectoryV2(tx *Tx) error {
+	for _, b := range layout7 {
+		if _, err := tx.tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	var users []User
+	err := tx.b(bucketUsers).ForEach(func(k, v []byte) error {
+		var u User
+		if err := unmarshal(k, v, &u); err != nil {
+			return err
+		}
+		users = append(users, u)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range users {
+		if err := tx.addDirectory(&users[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

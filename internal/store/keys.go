@@ -44,7 +44,7 @@ func getJSON(b interface{ Get([]byte) []byte }, key []byte, v any) (bool, error)
 		return false, nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return true, fmt.Errorf("corrupt record %x: %w", key, err)
+		return true, fmt.Errorf("%w (corrupt record %x: %v)", ErrDamaged, key, err)
 	}
 	return true, nil
 }
@@ -59,7 +59,7 @@ func putJSON(b interface{ Put([]byte, []byte) error }, key []byte, v any) error 
 
 func unmarshal(key, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("corrupt record %x: %w", key, err)
+		return fmt.Errorf("%w (corrupt record %x: %v)", ErrDamaged, key, err)
 	}
 	return nil
 }

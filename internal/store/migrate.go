@@ -22,6 +22,7 @@ var migrations = []migration{
 	{"index the audit log and chain it", migrateAuditV2},
 	{"give each tenant its own pending invitations", migrateInvitationsV2},
 	{"add password reset links", createBuckets(layout6)},
+	{"search users without regard to accents; sort by every column; count", migrateDirectoryV2},
 	{"find audit actors by name", migrateActorNames},
 	{"index the audit dictionary by trigram", migrateAuditGrams},
 	{"count the audit log's hours compactly", migrateAuditHoursV2},

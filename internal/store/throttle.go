@@ -11,6 +11,10 @@ type Throttle struct {
 	LockedUntil time.Time `json:"lockedUntil"`
 	Locks       int       `json:"locks"` // locks in a row; each lasts longer
 	LastLockAt  time.Time `json:"lastLockAt"`
+	// Pending counts the attempts of Failures still being checked (reserved,
+	// not yet settled), as of PendingSince, the newest reservation.
+	Pending      int       `json:"pending,omitempty"`
+	PendingSince time.Time `json:"pendingSince,omitempty"`
 }
 
 // AccountKey and IPKey name throttle records.

@@ -49,19 +49,24 @@ func (s *Server) serveAuditExport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="gatehouse-audit-%s.%s"`, time.Now().UTC().Format("2006-01-02"), ext))
 	}}
 	_, err := s.cfg.Export(r, sess, clientIP(r), f, format, hw)
+	s.endDownload(w, hw, err, "audit export")
+}
+
+// endDownload answers a download's error: as JSON while no byte has gone
+// out, else by cutting the response without its proper end (no final
+// chunk), so the browser reports a failed download rather than saving a
+// truncated file as complete.
+func (s *Server) endDownload(w http.ResponseWriter, hw *headerOnWrite, err error, what string) {
 	if err == nil {
 		return
 	}
 	if hw.started {
-		// Part of the file is out: end the response without its proper end
-		// (no final chunk), so the browser reports a failed download rather
-		// than saving a truncated file as complete.
-		s.log.Error("audit export broke off", "err", err)
+		s.log.Error(what+" broke off", "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	e := core.AsError(err)
 	if e.Code == core.Internal {
-		s.log.Error("audit export failed", "err", err)
+		s.log.Error(what+" failed", "err", err)
 	}
 	writeError(w, statusOf(e.Code), e)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,9 @@ func newScenarioEnv(t *testing.T) *scenarioEnv {
 		Logger: slog.New(slog.DiscardHandler),
 		Export: func(r *http.Request, s Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
 			return svc.ExportAudit(core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip}), f, format, w)
+		},
+		Backup: func(r *http.Request, s Session, ip, passphrase string, w io.Writer) (int64, error) {
+			return svc.DownloadBackup(core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip}), passphrase, w)
 		},
 	})
 	if err != nil {
@@ -195,10 +199,23 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "download with a bad tenant", method: "GET", url: "/download/audit?tenant=acme", caller: auth.Admin, status: 400, want: []string{"The tenant must be a number."}},
 		{name: "download by POST", url: "/download/audit", caller: auth.Admin, status: 405},
 		{name: "download for a forged Host", method: "GET", url: "/download/audit", caller: auth.Admin, header: map[string]string{"Host": "rebind.evil.example:80"}, status: 421},
+		// Backups: platform admins only, the passphrase in the body.
+		{name: "backup by a manager", url: "/download/backup", caller: auth.Manager, body: backupForm, header: formHeader, status: 403, notWant: []string{"age-encryption"}},
+		{name: "backup by an agent", url: "/download/backup", caller: auth.Agent, body: backupForm, header: formHeader, status: 403},
+		{name: "backup signed out", url: "/download/backup", body: backupForm, header: formHeader, status: 401},
+		{name: "backup with a short passphrase", url: "/download/backup", caller: auth.Admin, body: "passphrase=short", header: formHeader, status: 400, want: []string{`"field":"passphrase"`}},
+		{name: "backup by GET", method: "GET", url: "/download/backup?passphrase=a+long+enough+one", caller: auth.Admin, status: 405},
+		{name: "backup without the CSRF header", url: "/download/backup", caller: auth.SuperAdmin, body: backupForm, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", CSRFHeader: ""}, status: 403},
+		{name: "backup from another site", url: "/download/backup", caller: auth.SuperAdmin, body: backupForm, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, status: 403},
+		{name: "backup by an admin", url: "/download/backup", caller: auth.Admin, body: backupForm, header: formHeader, status: 200, want: []string{"age-encryption.org/v1\n-> scrypt"}},
 	} {
 		t.Run(sc.name, func(t *testing.T) { env.run(t, sc) })
 	}
 }
+
+const backupForm = "passphrase=a+long+enough+passphrase"
+
+var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
 // testSealer seals with a fixed key, as a data folder's key file would.
 func testSealer(t testing.TB) *auth.Sealer {

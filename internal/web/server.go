@@ -47,6 +47,8 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// Export streams the audit log for GET /download/audit (optional).
 	Export Export
+	// Backup streams an encrypted backup for POST /download/backup (optional).
+	Backup Backup
 	// BaseURL returns the configured start of links (optional): a Host or
 	// Origin naming it is accepted like the server's own addresses.
 	BaseURL func() (string, error)
@@ -116,6 +118,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/download/audit" && s.cfg.Export != nil {
 		w.Header().Set("Cache-Control", "no-store")
 		s.serveAuditExport(w, r)
+		return
+	}
+	if r.URL.Path == "/download/backup" && s.cfg.Backup != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		s.serveBackupDownload(w, r)
 		return
 	}
 	s.serveFrontend(w, r)

@@ -46,6 +46,13 @@ describe('UsersTable', () => {
     expect(ondeactivate).not.toHaveBeenCalled()
   })
 
+  it('marks someone who must change their password, in a neutral badge', () => {
+    render(UsersTable, { users: [{ ...users[1], active: true, mustChangePassword: true }], sort: 'name', desc: false, onsort: () => {} })
+    const badge = screen.getByText('Must change password')
+    expect(badge.classList.contains('badge')).toBe(true)
+    expect(badge.classList.contains('ok')).toBe(false)
+  })
+
   it('shows a sign-in lock with its end and offers Unlock', async () => {
     const onunlock = vi.fn()
     const locked = [{ ...users[1], active: true, lockedUntil: '2026-05-18T10:15:00Z' }]

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, httpTransport, pickTransport, toApiError, wailsTransport } from './api'
+import { ApiError, api, httpTransport, pickTransport, toApiError, useTransport, wailsTransport, whenDamaged, whenPasswordChangeRequired } from './api'
 
 describe('pickTransport', () => {
   it('uses the Wails bindings inside the desktop window', async () => {
@@ -52,5 +52,22 @@ describe('errors', () => {
     await expect(str('Me', [])).rejects.toMatchObject({ code: 'unauthenticated' })
     expect(toApiError('plain words').message).toBe('plain words')
     expect(toApiError(undefined).code).toBe('internal')
+  })
+})
+
+describe('steps and states any call can report', () => {
+  it('sends a user holding a temporary password to the change step, and reports a damaged database', async () => {
+    const changeFirst = vi.fn()
+    const damaged = vi.fn()
+    whenPasswordChangeRequired(changeFirst)
+    whenDamaged(damaged)
+    useTransport(async (method) => {
+      throw new ApiError(method === 'ListUsers' ? 'password_change_required' : 'damaged', 'no')
+    })
+    await expect(api.listUsers({})).rejects.toMatchObject({ code: 'password_change_required' })
+    expect(changeFirst).toHaveBeenCalledTimes(1)
+    expect(damaged).not.toHaveBeenCalled()
+    await expect(api.updateUser({ id: 2, name: 'Pat' })).rejects.toMatchObject({ code: 'damaged' })
+    expect(damaged).toHaveBeenCalledTimes(1)
   })
 })

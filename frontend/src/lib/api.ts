@@ -20,6 +20,8 @@ export interface UserView {
   createdAt: string
   lastLoginAt: string | null
   lockedUntil: string | null
+  /** They have a temporary password to replace at their next sign-in. */
+  mustChangePassword: boolean
 }
 
 export interface TenantView {
@@ -36,6 +38,8 @@ export interface Me {
   multiTenant: boolean
   memberships: MembershipView[]
   mustEnrol: boolean
+  /** Held at the change-password step: a temporary password to replace first. */
+  mustChangePassword: boolean
   security: SecurityPolicy
   demo: boolean
 }
@@ -81,8 +85,10 @@ export interface SecurityPolicy {
 }
 
 export interface SignInResult {
-  step: 'done' | 'totp' | 'enrol'
+  step: 'done' | 'totp' | 'enrol' | 'password'
   me: Me | null
+  /** At the code step: recovery codes are on and this user has some left. */
+  recoveryCodes: boolean
 }
 
 export interface TOTPEnrolment {
@@ -128,6 +134,8 @@ export interface UserMembership extends TenantView {
 
 export interface MailStatus {
   state: 'queued' | 'sent' | 'failed' | 'cancelled'
+  /** 'no_smtp' when it was not sent because e-mail was not set up. */
+  reason?: string
   error: string
   attempts: number
   nextAttemptAt: string | null
@@ -167,6 +175,8 @@ export interface InvitationList {
   invitations: InvitationView[]
   next: string
   pending: number
+  /** Live invitations not e-mailed because e-mail was not set up. */
+  unsent: number
 }
 
 export interface CreateUserInput {
@@ -178,6 +188,8 @@ export interface CreateUserInput {
   officeAddress: string
   notes: string
   tenantId?: number
+  /** Ask them to choose their own password at first sign-in; omitted means yes. */
+  mustChangePassword?: boolean
 }
 
 export interface UserDetail {
@@ -196,6 +208,8 @@ export interface Settings {
   retentionDays: number
   lan: LANInfo
   lanEnabled: boolean
+  backupKeepDays: number
+  backupRecipient: string
   smtp: {
     host: string
     port: number
@@ -216,6 +230,7 @@ export interface SettingsInput {
   adminReset2fa?: boolean
   retentionDays?: number
   lanEnabled?: boolean
+  backupKeepDays?: number
   smtpHost?: string
   smtpPort?: number
   smtpSecurity?: string
@@ -234,6 +249,8 @@ export interface UserRow {
   active: boolean
   lastLoginAt: string | null
   lockedUntil: string | null
+  /** Holds a temporary password (ListUsers sends it from main 1c2cf53 on). */
+  mustChangePassword?: boolean
 }
 
 export interface UserPage {
@@ -252,6 +269,25 @@ export interface ListUsersInput {
   before?: string
   limit?: number
   tenantId?: number
+}
+
+export interface SetupStatus {
+  needed: boolean
+  codeRequired: boolean
+  /** E-mail is set up: "Forgot password?" works, and invitations are e-mailed. */
+  resetByEmail: boolean
+}
+
+export interface PasswordResetInfo {
+  state: 'valid' | 'expired' | 'unknown'
+  email?: string
+}
+
+/** A reset link an administrator made: e-mailed when mail is set up, shown either way. */
+export interface ResetLink {
+  link: string
+  emailed: boolean
+  expiresAt: string
 }
 
 export interface SetupInput {
@@ -340,6 +376,8 @@ export function pickTransport(win: WailsWindow = globalThis as WailsWindow): Tra
 let transport: Transport | undefined
 let onSignedOut: (() => void) | undefined
 let onMFARequired: (() => void) | undefined
+let onPasswordChangeRequired: (() => void) | undefined
+let onDamaged: (() => void) | undefined
 
 /** useTransport replaces the transport (tests). */
 export function useTransport(t: Transport) {
@@ -356,12 +394,32 @@ export function whenMFARequired(fn: () => void) {
   onMFARequired = fn
 }
 
+/** whenPasswordChangeRequired registers what to do when a temporary password must be replaced first. */
+export function whenPasswordChangeRequired(fn: () => void) {
+  onPasswordChangeRequired = fn
+}
+
+/** whenDamaged registers what to do when the server reports a damaged database. */
+export function whenDamaged(fn: () => void) {
+  onDamaged = fn
+}
+
 export function inDesktop(): boolean {
   return !!(globalThis as WailsWindow).go?.main?.App
 }
 
 // Methods that work without a session: their failures never mean "signed out".
-const publicMethods = new Set(['SignIn', 'SignInTOTP', 'SetupStatus', 'Setup', 'InvitationInfo', 'AcceptInvitation'])
+const publicMethods = new Set([
+  'SignIn',
+  'SignInTOTP',
+  'SetupStatus',
+  'Setup',
+  'InvitationInfo',
+  'AcceptInvitation',
+  'RequestPasswordReset',
+  'PasswordResetInfo',
+  'ResetPassword',
+])
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   transport ??= pickTransport()
@@ -371,12 +429,14 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
     const err = toApiError(e)
     if (err.code === 'unauthenticated' && !publicMethods.has(method)) onSignedOut?.()
     if (err.code === 'mfa_required') onMFARequired?.()
+    if (err.code === 'password_change_required') onPasswordChangeRequired?.()
+    if (err.code === 'damaged') onDamaged?.()
     throw err
   }
 }
 
 export const api = {
-  setupStatus: () => call<{ needed: boolean; codeRequired: boolean }>('SetupStatus'),
+  setupStatus: () => call<SetupStatus>('SetupStatus'),
   setup: (input: SetupInput) => call<SignInResult>('Setup', input),
   signIn: (email: string, password: string) => call<SignInResult>('SignIn', { email, password }),
   signInTOTP: (code: string) => call<Me>('SignInTOTP', { code }),
@@ -390,6 +450,7 @@ export const api = {
   reactivateUser: (id: number) => call<UserView>('ReactivateUser', id),
   inviteUser: (input: { email: string; role: string; tenantId?: number }) => call<InviteResult>('InviteUser', input),
   listInvitations: (all: boolean, after = '') => call<InvitationList>('ListInvitations', { all, after }),
+  sendUnsentInvitations: () => call<number>('SendUnsentInvitations'),
   invitationLink: (id: number) => call<string>('InvitationLink', id),
   resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
   revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),
@@ -410,6 +471,11 @@ export const api = {
   newRecoveryCodes: (password: string) => call<string[]>('NewRecoveryCodes', { password }),
   resetUserTOTP: (userId: number, password: string) => call<UserView>('ResetUserTOTP', { userId, password }),
   changePassword: (current: string, next: string) => call<null>('ChangePassword', { current, new: next }),
+  requestPasswordReset: (email: string) => call<null>('RequestPasswordReset', { email }),
+  passwordResetInfo: (token: string) => call<PasswordResetInfo>('PasswordResetInfo', token),
+  resetPassword: (token: string, password: string) => call<{ email: string }>('ResetPassword', { token, password }),
+  sendPasswordReset: (userId: number) => call<ResetLink>('SendPasswordReset', userId),
+  setTemporaryPassword: (userId: number, password: string) => call<UserView>('SetTemporaryPassword', { userId, password }),
   listMySessions: () => call<SessionView[]>('ListMySessions'),
   signOutSession: (id: string) => call<null>('SignOutSession', id),
   signOutEverywhere: () => call<null>('SignOutEverywhere'),
@@ -422,4 +488,32 @@ export const api = {
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
   saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
+  saveBackup: (passphrase: string) => call<{ path: string; size: number; cancelled: boolean }>('SaveBackup', passphrase),
+  newBackupRecoveryKey: () => call<{ identity: string; recipient: string }>('NewBackupRecoveryKey'),
+}
+
+/** Downloads an encrypted backup in a browser: the passphrase goes in the
+ * POST body, never the URL. Resolves with the file's size. */
+export async function downloadBackup(passphrase: string): Promise<number> {
+  let res: Response
+  try {
+    res = await fetch('/download/backup', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Gatehouse': '1' },
+      body: new URLSearchParams({ passphrase }),
+    })
+  } catch {
+    throw new ApiError('network', 'Cannot reach Gatehouse. Check that it is still running and try again.')
+  }
+  if (!res.ok) throw toApiError(await res.json().catch(() => ({ code: 'internal', message: `The backup failed (${res.status}).` })))
+  const blob = await res.blob()
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'gatehouse-backup.tar.age'
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return blob.size
 }

@@ -3,6 +3,8 @@ import { api, type Capability, type Me } from './api'
 // The signed-in user, shared by every page.
 class Session {
   me = $state<Me | null>(null)
+  /** The server said its database is damaged: every page shows the banner. */
+  damaged = $state(false)
 
   can(c: Capability): boolean {
     return !!this.me?.capabilities.includes(c)
