@@ -224,8 +224,12 @@ func migrateAuditGrams(t *Tx) error {
 		}
 	}
 	sort.Strings(keys)
+	// Packed while loaded in key order; later values insert all over the
+	// index, where bbolt's default split suits (0.9 there doubled its size).
+	grams := t.b(bucketAuditGrams)
+	grams.FillPercent = 1.0
 	for _, k := range keys {
-		if err := t.b(bucketAuditGrams).Put([]byte(k), []byte{}); err != nil {
+		if err := grams.Put([]byte(k), []byte{}); err != nil {
 			return err
 		}
 	}

@@ -261,5 +261,4 @@ var fillPercent = map[string]float64{
 	string(bucketAuditSum):    1.0,
 	string(bucketAuditTenant): 1.0,
 	string(bucketAuditBy):     0.9, // a list per value: a new value inserts in the middle
-	string(bucketAuditGrams):  0.9, // built in key order by its migration, then a few values a day
 }
