@@ -28,8 +28,9 @@ async function expectReachable(target: Locator) {
   await target.scrollIntoViewIfNeeded()
   await expect(target).toBeVisible()
   const box = (await target.boundingBox())!
+  const width = target.page().viewportSize()!.width
   expect(box.x, 'starts inside the window').toBeGreaterThanOrEqual(0)
-  expect(box.x + box.width, 'ends inside the window').toBeLessThanOrEqual(phone.width + 0.5)
+  expect(box.x + box.width, 'ends inside the window').toBeLessThanOrEqual(width + 0.5)
   const onTop = await target.evaluate((el) => {
     const r = el.getBoundingClientRect()
     const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)
@@ -176,5 +177,18 @@ test('pages without a session fit the phone: sign-in, invitation, password reset
     await setup.context().close()
   } finally {
     await fresh.stop()
+  }
+})
+
+test('between phone and desktop (a tablet, a narrow window) the header, list and account page fit too', async ({ page }) => {
+  await signIn(page)
+  for (const width of [600, 834, 1024]) {
+    await page.setViewportSize({ width, height: 900 })
+    await open(page, '/admin/users', 'Users', (p) => [p.getByRole('link', { name: 'Edit Tom Becker' }), p.getByRole('button', { name: 'Deactivate Tom Becker' })])
+    await open(page, '/admin/users?tab=invitations', 'Users', (p) => [p.getByRole('button', { name: /^Revoke invitation to / }).last()])
+    await open(page, '/profile/settings', 'Account settings', (p) => [p.getByRole('button', { name: 'Change password' })])
+    const signOut = page.getByRole('button', { name: 'Sign out', exact: true })
+    if (!(await signOut.isVisible())) await page.getByRole('button', { name: 'Menu' }).click()
+    await expectReachable(signOut)
   }
 })
