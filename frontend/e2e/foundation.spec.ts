@@ -51,7 +51,8 @@ test('first run: set up the admin, see yourself, search, sign out, and a wrong p
   await page.getByLabel('Confirm password').fill(admin.password)
   await page.getByRole('button', { name: 'Create administrator' }).click()
 
-  // Signed in, on the users list, seeing yourself with the seed's columns.
+  // Signed in, on the users list, seeing yourself with the seed's columns
+  // (after the bulk-selection checkbox).
   await expect(page).toHaveURL(/\/admin\/users/)
   await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible()
   const table = page.getByRole('table')
@@ -62,7 +63,7 @@ test('first run: set up the admin, see yourself, search, sign out, and a wrong p
   await expect(row).toContainText(admin.email)
   await expect(row).toContainText('SUPER_ADMIN')
   await expect(row).toContainText('Active')
-  await expect(row.getByRole('cell').nth(5)).toHaveText(/^\d\d\/\d\d\/\d\d$/)
+  await expect(row.getByRole('cell').nth(6)).toHaveText(/^\d\d\/\d\d\/\d\d$/)
   await expect(page.getByRole('banner')).toContainText(admin.name)
 
   // Search narrows the list; a search with no match says so.

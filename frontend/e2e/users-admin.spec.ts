@@ -65,8 +65,9 @@ test('add a new staff member: invite as Agent, open the e-mailed link, set name 
   expect(link).toBe(shown)
   expect(mail.html).toContain('Accept the invitation')
 
-  // The invitation is listed as pending, e-mail sent.
+  // The invitation is listed as pending, e-mail sent, on the list's Invitations tab.
   await page.getByRole('link', { name: 'Back to users' }).click()
+  await expect(page.getByRole('tab', { name: /Invitations/ })).toHaveAttribute('aria-selected', 'true')
   const invRow = page.getByRole('row', { name: /emma@kwgroup.uk/ })
   await expect(invRow).toContainText('Pending')
   await expect(invRow).toContainText('Sent')
@@ -95,7 +96,10 @@ test('add a new staff member: invite as Agent, open the e-mailed link, set name 
   await again.ctx.close()
   await emma.ctx.close()
 
+  // Back on the list (it opened on the Invitations tab), Emma is a user now.
   await page.reload()
+  await expect(page.getByRole('tab', { name: /Invitations/ })).toHaveAttribute('aria-selected', 'true')
+  await page.getByRole('tab', { name: 'Users', exact: true }).click()
   await expect(page.getByRole('table').first().getByRole('row', { name: /Emma Watts/ })).toContainText('AGENT')
 })
 

@@ -4,8 +4,8 @@ import UsersTable from './UsersTable.svelte'
 import type { UserRow } from '../lib/api'
 
 const users: UserRow[] = [
-  { id: 1, name: 'Mitch', email: 'mitch@kwgroup.uk', role: 'ADMIN', mfaEnabled: true, active: true, lastLoginAt: '2026-05-18T09:30:00Z', lockedUntil: null },
-  { id: 2, name: 'Pat', email: 'pat@kwgroup.uk', role: 'AGENT', mfaEnabled: false, active: false, lastLoginAt: null, lockedUntil: null },
+  { id: 1, name: 'Mitch', email: 'mitch@kwgroup.uk', role: 'ADMIN', mfaEnabled: true, active: true, lastLoginAt: '2026-05-18T09:30:00Z', lockedUntil: null, mustChangePassword: false, canChange: true },
+  { id: 2, name: 'Pat', email: 'pat@kwgroup.uk', role: 'AGENT', mfaEnabled: false, active: false, lastLoginAt: null, lockedUntil: null, mustChangePassword: false, canChange: true },
 ]
 
 describe('UsersTable', () => {
@@ -20,13 +20,19 @@ describe('UsersTable', () => {
     expect(within(pat).getAllByRole('cell').map((c) => c.textContent?.trim())).toEqual(['Pat', 'pat@kwgroup.uk', 'AGENT', '—', 'Inactive', '—'])
   })
 
-  it('marks the sorted column and asks to sort when a header is clicked', async () => {
+  it('marks the sorted column and asks to sort when any header is clicked', async () => {
     const onsort = vi.fn()
     render(UsersTable, { users, sort: 'email', desc: true, onsort })
     expect(screen.getByRole('columnheader', { name: /Email/ }).getAttribute('aria-sort')).toBe('descending')
     expect(screen.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('none')
-    await fireEvent.click(screen.getByRole('button', { name: /Name/ }))
-    expect(onsort).toHaveBeenCalledWith('name')
+    const keys = { Name: 'name', Email: 'email', Role: 'role', MFA: 'mfa', Status: 'status', 'Last login': 'lastLogin' }
+    for (const [label, key] of Object.entries(keys)) {
+      // A real button: reachable with Tab, pressed with Enter or Space.
+      const b = screen.getByRole('button', { name: new RegExp('^' + label) })
+      expect(b.tagName).toBe('BUTTON')
+      await fireEvent.click(b)
+      expect(onsort).toHaveBeenLastCalledWith(key)
+    }
   })
 
   it('renders hostile names as text, never as markup', () => {
@@ -44,6 +50,35 @@ describe('UsersTable', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Reactivate Pat' }))
     expect(onreactivate).toHaveBeenCalledWith(users[1])
     expect(ondeactivate).not.toHaveBeenCalled()
+  })
+
+  it('offers a user the caller may not change only View, with the reason, and no checkbox to tick', async () => {
+    const why = "This user's role is above yours."
+    const rows = [{ ...users[0], canChange: false, why }, users[1]]
+    render(UsersTable, { users: rows, sort: 'name', desc: false, onsort: () => {}, meId: 9, selectable: true, ondeactivate: () => {}, onreactivate: () => {} })
+    expect(screen.queryByRole('link', { name: 'Edit Mitch' })).toBeNull()
+    expect(screen.queryByRole('button', { name: 'Deactivate Mitch' })).toBeNull()
+    const view = screen.getByRole('link', { name: 'View Mitch' })
+    expect(view.getAttribute('title')).toBe(why)
+    expect(document.getElementById(view.getAttribute('aria-describedby')!)?.textContent).toBe(why)
+    const box = screen.getByRole('checkbox', { name: 'Select Mitch' }) as HTMLInputElement
+    expect(box.disabled).toBe(true)
+    expect(box.title).toBe(why)
+    expect(screen.getByRole('link', { name: 'Edit Pat' })).toBeTruthy()
+  })
+
+  it('select all ticks every changeable user on the page', async () => {
+    const rows = [users[0], users[1], { ...users[1], id: 3, name: 'Ada', canChange: false, why: 'No' }]
+    render(UsersTable, { users: rows, sort: 'name', desc: false, onsort: () => {}, selectable: true })
+    const all = screen.getByRole('checkbox', { name: 'Select all users on this page' }) as HTMLInputElement
+    await fireEvent.click(all)
+    expect((screen.getByRole('checkbox', { name: 'Select Mitch' }) as HTMLInputElement).checked).toBe(true)
+    expect((screen.getByRole('checkbox', { name: 'Select Pat' }) as HTMLInputElement).checked).toBe(true)
+    expect((screen.getByRole('checkbox', { name: 'Select Ada' }) as HTMLInputElement).checked).toBe(false)
+    expect(all.checked).toBe(true)
+    await fireEvent.click(screen.getByRole('checkbox', { name: 'Select Pat' }))
+    expect(all.checked).toBe(false)
+    expect(all.indeterminate).toBe(true)
   })
 
   it('marks someone who must change their password, in a neutral badge', () => {

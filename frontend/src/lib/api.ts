@@ -249,21 +249,44 @@ export interface UserRow {
   active: boolean
   lastLoginAt: string | null
   lockedUntil: string | null
-  /** Holds a temporary password (ListUsers sends it from main 1c2cf53 on). */
-  mustChangePassword?: boolean
+  /** Holds a temporary password. */
+  mustChangePassword: boolean
+  /** The caller may change this user (edit, deactivate, unlock); why says why not. */
+  canChange: boolean
+  why?: string
 }
 
 export interface UserPage {
   users: UserRow[]
   next: string
   prev: string
+  /** How many users match; with totalAtLeast, a lower bound (shown as "10,000+"). */
+  total: number
+  totalAtLeast: boolean
+}
+
+export type UserSort = 'name' | 'email' | 'role' | 'mfa' | 'status' | 'lastLogin'
+
+export type BulkAction = 'deactivate' | 'reactivate' | 'role'
+
+export interface BulkInput {
+  ids: number[]
+  action: BulkAction
+  /** The new role, for action 'role'. */
+  role?: Role
+}
+
+export interface BulkResult {
+  done: { id: number; name: string }[]
+  /** name is missing when the caller may not see that user. */
+  refused: { id: number; name?: string; why: string }[]
 }
 
 export interface ListUsersInput {
   search?: string
   role?: string
   status?: '' | 'active' | 'inactive'
-  sort?: 'name' | 'email'
+  sort?: UserSort
   desc?: boolean
   after?: string
   before?: string
@@ -448,6 +471,7 @@ export const api = {
   updateUser: (input: { id: number; name?: string; role?: string }) => call<UserView>('UpdateUser', input),
   deactivateUser: (id: number) => call<UserView>('DeactivateUser', id),
   reactivateUser: (id: number) => call<UserView>('ReactivateUser', id),
+  bulkUsers: (input: BulkInput) => call<BulkResult>('BulkUsers', input),
   inviteUser: (input: { email: string; role: string; tenantId?: number }) => call<InviteResult>('InviteUser', input),
   listInvitations: (all: boolean, after = '') => call<InvitationList>('ListInvitations', { all, after }),
   sendUnsentInvitations: () => call<number>('SendUnsentInvitations'),

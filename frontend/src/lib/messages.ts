@@ -19,6 +19,9 @@ export const lostDevice = 'Lost your device? Ask your administrator to reset you
 /** The code step's hint when the user has recovery codes left. */
 export const useRecoveryCode = 'Lost your device? Enter one of your recovery codes instead.'
 
+/** What Deactivate does, asked before it is done (users list and edit page). */
+export const deactivateWarning = 'They are signed out everywhere at once and cannot sign in until reactivated. Their account and history are kept.'
+
 export const damagedTitle = 'The database is damaged — restore from a backup'
 
 /** invitationSent says where a new or re-sent invitation's link went. */
