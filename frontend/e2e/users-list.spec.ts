@@ -205,3 +205,23 @@ test('deactivate and reactivate from the edit page, with the same confirm', asyn
   await expect(page.getByRole('heading', { name: 'Edit Mitch Kendall' })).toBeVisible()
   await expect(page.getByRole('region', { name: 'Status' }).getByRole('button', { name: /Deactivate|Reactivate/ })).toHaveCount(0)
 })
+
+test("the edit page lists a user's devices and signs them out of one", async ({ page, browser }) => {
+  await signIn(page, server.url, admin.email, admin.password)
+  await call(page, 'CreateUser', { email: 'dev@kwgroup.uk', name: 'Dev Ices', role: 'AGENT', password: 'dev-password-1', jobTitle: '', officeAddress: '', notes: '', mustChangePassword: false })
+  // Dev signs in from a second browser.
+  const other = await (await browser.newContext()).newPage()
+  await signIn(other, server.url, 'dev@kwgroup.uk', 'dev-password-1')
+
+  await page.goto(server.url + '/admin/users?q=dev@')
+  await page.getByRole('link', { name: 'Edit Dev Ices' }).click()
+  const devices = page.getByRole('region', { name: 'Signed in on' })
+  await expect(devices.getByRole('listitem')).toHaveCount(1)
+  await devices.getByRole('button', { name: /^Sign Dev Ices out of / }).click()
+  await page.getByRole('dialog', { name: 'Sign out this device?' }).getByRole('button', { name: 'Sign out' }).click()
+  await expect(devices.getByRole('status')).toContainText('Dev Ices was signed out of')
+  await expect(devices).toContainText('Dev Ices is not signed in anywhere.')
+  // Their browser is signed out on its next action.
+  await other.reload()
+  await expect(other).toHaveURL(/\/login/)
+})
