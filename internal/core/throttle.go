@@ -20,15 +20,15 @@ import (
 // transaction that finds no lock. A crash between reserving and settling
 // leaves the attempt counted as a failure.
 const (
-	lockWindow     = 15 * time.Minute
-	lockAfter      = 5
-	lockFor        = 15 * time.Minute
-	lockMax        = 24 * time.Hour
-	ipLockAfter    = 100
+	lockWindow  = 15 * time.Minute
+	lockAfter   = 5
+	lockFor     = 15 * time.Minute
+	lockMax     = 24 * time.Hour
+	ipLockAfter = 100
 	// pendingFor is how long a reserved attempt may stay unsettled before
 	// it counts as settled (a crash between reserving and settling): far
 	// longer than any check takes.
-	pendingFor = time.Minute
+	pendingFor     = time.Minute
 	lockStreakGone = 24 * time.Hour // a lock this long ago no longer makes the next one longer
 )
 

@@ -16,8 +16,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"

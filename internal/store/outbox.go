@@ -27,9 +27,9 @@ type Message struct {
 	LastError     string       `json:"lastError"`
 	// Reason says why a message was not sent in a way the app can act on:
 	// "no_smtp" when e-mail was not set up (it can be sent once it is).
-	Reason string `json:"reason,omitempty"`
-	CreatedAt     time.Time    `json:"createdAt"`
-	SentAt        time.Time    `json:"sentAt"`
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	SentAt    time.Time `json:"sentAt"`
 }
 
 // Message returns the message with id, or nil.
