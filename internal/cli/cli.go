@@ -82,7 +82,8 @@ Usage:
                                          one encrypted file: the database and its key, also while the app runs
   gatehouse restore FILE [--passphrase-stdin] [--data DIR]
                                          replace the database (and key) with a backup (close the app first)
-  gatehouse demo [--data DIR]            fill a new folder with a realistic demo office
+  gatehouse demo [--data DIR] [--recovery-codes]
+                                         fill a new folder with a realistic demo office
   gatehouse version                      print the version
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.

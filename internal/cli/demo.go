@@ -11,8 +11,9 @@ import (
 )
 
 func runDemo(env *Env, args []string) error {
-	f, err := parse(env, "demo", "demo [--data DIR]", args)
-	if err != nil {
+	f := newFlags(env, "demo", "demo [--data DIR] [--recovery-codes]")
+	codes := f.Bool("recovery-codes", false, "offer one-time 2FA recovery codes (off, as in the seed)")
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	dir := *f.data
@@ -33,7 +34,7 @@ func runDemo(env *Env, args []string) error {
 	}
 	defer closeDB()
 	fmt.Fprintf(env.Stderr, "Building a demo office in %s …\n", dir)
-	info, err := svc.BuildDemo(time.Now())
+	info, err := svc.BuildDemo(time.Now(), core.DemoOptions{RecoveryCodes: *codes})
 	if err != nil {
 		return fmt.Errorf("building the demo failed: %v", err)
 	}

@@ -31,7 +31,12 @@ type DemoInfo struct {
 // some accounts, and 30 days of activity. It runs the real use cases under
 // a simulated clock, so every record and audit event is genuine. The data
 // is marked as demo data, and the UI says so.
-func (base *Service) BuildDemo(now time.Time) (DemoInfo, error) {
+// DemoOptions changes the demo office from the seed's defaults.
+type DemoOptions struct {
+	RecoveryCodes bool // offer one-time recovery codes (off in the seed)
+}
+
+func (base *Service) BuildDemo(now time.Time, opt DemoOptions) (DemoInfo, error) {
 	db, sealer := base.db, base.sealer
 	var mu sync.Mutex
 	clock := now.Add(-30 * 24 * time.Hour)
@@ -63,8 +68,8 @@ func (base *Service) BuildDemo(now time.Time) (DemoInfo, error) {
 	if err != nil {
 		return info, err
 	}
-	on, noBase := true, ""
-	if _, err := s.UpdateSettings(admin, SettingsInput{MultiTenant: &on, RecoveryCodes: &on, BaseURL: &noBase}); err != nil {
+	on, noBase, codes := true, "", opt.RecoveryCodes
+	if _, err := s.UpdateSettings(admin, SettingsInput{MultiTenant: &on, RecoveryCodes: &codes, BaseURL: &noBase}); err != nil {
 		return info, err
 	}
 	if err := s.write(func(tx *store.Tx) error { // SMTP stays unset: the demo is offline

@@ -10,12 +10,18 @@ import (
 func TestDemoOfficeIsRealisticAndSound(t *testing.T) {
 	e := newEnv(t)
 	now := time.Date(2026, 5, 18, 12, 0, 0, 0, time.UTC)
-	info, err := e.svc.BuildDemo(now)
+	info, err := e.svc.BuildDemo(now, DemoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Users < 25 || info.Tenants != 4 || info.Events < 2000 {
 		t.Fatalf("demo: %+v", info)
+	}
+	// The seed's defaults: recovery codes stay off unless asked for.
+	var g generalSettings
+	e.db.View(func(tx *store.Tx) (err error) { g, _, err = readSettings(tx); return })
+	if g.Security.RecoveryCodes {
+		t.Fatal("the demo turned recovery codes on")
 	}
 	roles := map[string]int{}
 	mfa, inactive := 0, 0
