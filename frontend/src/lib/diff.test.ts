@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { beforeAfter, fromLocalInput, toLocalInput } from './diff'
+import { beforeAfter, fromLocalInput, presetRange, toLocalInput } from './diff'
 
 describe('beforeAfter', () => {
   it('marks the fields that changed', () => {
@@ -34,5 +34,21 @@ describe('time range inputs', () => {
     expect(toLocalInput(iso)).toBe('2026-05-18T09:30')
     expect(fromLocalInput('')).toBe('')
     expect(toLocalInput('not a time')).toBe('')
+  })
+})
+
+describe('presetRange', () => {
+  const now = new Date(2026, 4, 18, 9, 30) // 18 May 2026, 09:30 local
+  it('runs the open presets up to now', () => {
+    expect(presetRange('Last hour', now)).toEqual({ since: '2026-05-18T08:30', until: '' })
+    expect(presetRange('Today', now)).toEqual({ since: '2026-05-18T00:00', until: '' })
+    expect(presetRange('Last 7 days', now)).toEqual({ since: '2026-05-12T00:00', until: '' })
+    expect(presetRange('Last 30 days', now)).toEqual({ since: '2026-04-19T00:00', until: '' })
+  })
+  it('closes yesterday at midnight', () => {
+    expect(presetRange('Yesterday', now)).toEqual({ since: '2026-05-17T00:00', until: '2026-05-18T00:00' })
+  })
+  it('crosses month and year ends', () => {
+    expect(presetRange('Yesterday', new Date(2027, 0, 1, 8, 0))).toEqual({ since: '2026-12-31T00:00', until: '2027-01-01T00:00' })
   })
 })

@@ -47,3 +47,29 @@ export function fromLocalInput(v: string): string {
   const d = new Date(v)
   return isNaN(d.getTime()) ? '' : d.toISOString()
 }
+
+/** The audit page's date presets. */
+export const presets = ['Last hour', 'Today', 'Yesterday', 'Last 7 days', 'Last 30 days'] as const
+export type Preset = (typeof presets)[number]
+
+/**
+ * presetRange returns the From/To values (datetime-local, the viewer's own
+ * clock) of a preset at now; To is empty when the range runs to now.
+ */
+export function presetRange(p: Preset, now: Date): { since: string; until: string } {
+  const iso = (d: Date) => toLocalInput(d.toISOString())
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate())
+  const daysAgo = (n: number) => new Date(midnight.getFullYear(), midnight.getMonth(), midnight.getDate() - n)
+  switch (p) {
+    case 'Last hour':
+      return { since: iso(new Date(now.getTime() - 3600_000)), until: '' }
+    case 'Today':
+      return { since: iso(midnight), until: '' }
+    case 'Yesterday':
+      return { since: iso(daysAgo(1)), until: iso(midnight) }
+    case 'Last 7 days':
+      return { since: iso(daysAgo(6)), until: '' }
+    case 'Last 30 days':
+      return { since: iso(daysAgo(29)), until: '' }
+  }
+}
