@@ -61,26 +61,47 @@ func targetUser(tx *store.Tx, a *actor, id uint64, want intent) (*store.User, er
 	return u, nil
 }
 
-// mayActOn is the rule itself, for a user already loaded.
+// mayActOn gathers where u stands relative to the actor's tenant, then
+// applies the rule.
 func mayActOn(tx *store.Tx, a *actor, u *store.User, want intent) error {
-	cross := a.can(auth.CrossTenant)
-	home := cross || u.TenantID == a.tenant.ID
-	if !home {
+	place := atHome
+	if u.TenantID != a.tenant.ID {
 		m, err := tx.Membership(u.ID, a.tenant.ID)
 		if err != nil {
 			return err
 		}
-		if m == nil || m.Shadow {
+		place = notHere
+		if m != nil && !m.Shadow {
+			place = listedHere
+		}
+	}
+	return rule(a, u.ID, u.Role, place, want)
+}
+
+// place is where a target user stands in the actor's current tenant.
+type place int
+
+const (
+	atHome     place = iota // their home tenant
+	listedHere              // a listed member whose home is elsewhere
+	notHere                 // no membership here, or only a shadow one
+)
+
+// rule is the whole of "who may act on whom", on facts already gathered
+// (a list row carries them, a lookup reads them).
+func rule(a *actor, id uint64, role auth.Role, p place, want intent) error {
+	if p != atHome && !a.can(auth.CrossTenant) {
+		if p == notHere {
 			return errNoUser // not seen here at all
 		}
 		if want != toRead {
 			return errOtherHome
 		}
 	}
-	if want != toRead && !a.user.Role.CanGrant(u.Role) {
+	if want != toRead && !a.user.Role.CanGrant(role) {
 		return errOutranked
 	}
-	if want == toTakeOver && u.ID != a.user.ID && a.user.Role != auth.SuperAdmin && a.user.Role.Rank() <= u.Role.Rank() {
+	if want == toTakeOver && id != a.user.ID && a.user.Role != auth.SuperAdmin && a.user.Role.Rank() <= role.Rank() {
 		return errPeerSignIn
 	}
 	return nil
@@ -104,7 +125,12 @@ func targetInvitation(tx *store.Tx, a *actor, id uint64, want intent) (*store.In
 // canChange reports whether the actor may change u, and if not, why: for
 // forms and rows that offer only what the caller may do.
 func canChange(tx *store.Tx, a *actor, u *store.User) (bool, string, error) {
-	err := mayActOn(tx, a, u, toChange)
+	return verdict(mayActOn(tx, a, u, toChange))
+}
+
+// verdict splits a rule's answer into allowed, the reason if not, and a
+// fault of the store.
+func verdict(err error) (bool, string, error) {
 	if e, ok := err.(*Error); ok {
 		return false, e.Message, nil
 	}

@@ -101,11 +101,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	}
 	var page store.DirectoryPage
 	var locks []*time.Time
-	type rowExtra struct {
-		mustChange, canChange bool
-		why                   string
-	}
-	var extras []rowExtra
+	var verdicts []error // per row: nil when the caller may change that user
 	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
 		q.TenantID = a.tenant.ID
 		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
@@ -130,22 +126,17 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 		}
 		now := a.now
 		locks = make([]*time.Time, len(page.Rows))
-		extras = make([]rowExtra, len(page.Rows))
+		verdicts = make([]error, len(page.Rows))
 		for i, r := range page.Rows {
 			if locks[i], err = accountLock(tx, r.Email, now); err != nil {
 				return err
 			}
-			u, err := tx.User(r.UserID)
-			if err != nil {
-				return err
+			// The row says where the user stands here: no record to load.
+			p := listedHere
+			if r.Home {
+				p = atHome
 			}
-			if u == nil {
-				continue
-			}
-			extras[i].mustChange = u.MustChangePassword
-			if extras[i].canChange, extras[i].why, err = canChange(tx, a, u); err != nil {
-				return err
-			}
+			verdicts[i] = rule(a, r.UserID, r.Role, p, toChange)
 		}
 		return nil
 	})
@@ -158,9 +149,10 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	out := UserPage{Users: make([]UserRow, len(page.Rows)), Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev),
 		Total: page.Total, TotalAtLeast: page.TotalAtLeast}
 	for i, r := range page.Rows {
+		can, why, _ := verdict(verdicts[i]) // rule returns only refusals
 		out.Users[i] = UserRow{ID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role,
 			MFAEnabled: r.MFAEnabled, Active: r.Active, LastLoginAt: optTime(r.LastLoginAt), LockedUntil: locks[i],
-			MustChangePassword: extras[i].mustChange, CanChange: extras[i].canChange, Why: extras[i].why}
+			MustChangePassword: r.MustChangePassword, CanChange: can, Why: why}
 	}
 	return out, nil
 }

@@ -210,6 +210,26 @@ func TestEveryColumnSortsAndTheTotalIsKept(t *testing.T) {
 			t.Errorf("%+v: total %d, want %d (%v)", in, page.Total, want, err)
 		}
 	}
+	// A searched total is the same on every page, forward and back, either order.
+	for _, desc := range []bool{false, true} {
+		in := ListUsersInput{Search: "kwgroup", Limit: 2, Desc: desc}
+		var prev string
+		for i := 0; i < 3; i++ {
+			p, err := e.svc.ListUsers(ctx, in)
+			if err != nil || p.Total != 5 {
+				t.Fatalf("desc %v page %d: total %d, %v", desc, i, p.Total, err)
+			}
+			prev = p.Prev
+			if p.Next == "" {
+				break
+			}
+			in.After = p.Next
+		}
+		back, err := e.svc.ListUsers(ctx, ListUsersInput{Search: "kwgroup", Limit: 2, Desc: desc, Before: prev})
+		if err != nil || back.Total != 5 {
+			t.Fatalf("desc %v, back: total %d, %v", desc, back.Total, err)
+		}
+	}
 	if _, err := e.svc.ListUsers(ctx, ListUsersInput{Sort: "shoe size"}); ErrorCode(err) != Invalid {
 		t.Fatalf("bad sort: %v", err)
 	}

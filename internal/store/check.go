@@ -120,8 +120,8 @@ func (t *Tx) checkIndexes() []error {
 		if err != nil {
 			bad("user %d memberships: %v", u.ID, err)
 		}
-		row := encodeRow(&u)
 		for _, tid := range tenants {
+			row := encodeRow(&u, tid)
 			for _, d := range dirIndexes {
 				want[string(d.bucket)][string(dirKey(tid, d.text(&u), u.ID))] = row
 			}

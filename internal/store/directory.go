@@ -33,6 +33,11 @@ type DirectoryRow struct {
 	Active      bool
 	MFAEnabled  bool
 	LastLoginAt time.Time
+	// MustChangePassword: they hold a temporary password.
+	MustChangePassword bool
+	// Home: the list's tenant is the user's own organisation (else they
+	// are a listed member whose home is elsewhere).
+	Home bool
 }
 
 // DirectorySort names the order of a directory query.
@@ -142,14 +147,26 @@ func dirKey(tenant uint64, sortText string, user uint64) []byte {
 	return join(u64(tenant), []byte(sortText), []byte{0}, u64(user))
 }
 
-func encodeRow(u *User) []byte {
+// Row flags.
+const (
+	rowActive     = 1 << iota
+	rowMFA        // 2FA on
+	rowMustChange // holds a temporary password
+	rowHome       // the row's tenant is the user's home
+)
+
+// encodeRow is u's row in tenant's directory.
+func encodeRow(u *User, tenant uint64) []byte {
 	var flags byte
-	if u.Active {
-		flags |= 1
+	set := func(bit byte, on bool) {
+		if on {
+			flags |= bit
+		}
 	}
-	if u.MFAEnabled {
-		flags |= 2
-	}
+	set(rowActive, u.Active)
+	set(rowMFA, u.MFAEnabled)
+	set(rowMustChange, u.MustChangePassword)
+	set(rowHome, u.TenantID == tenant)
 	var last int64
 	if !u.LastLoginAt.IsZero() {
 		last = u.LastLoginAt.Unix()
@@ -205,8 +222,11 @@ func decodeRow(key []byte, r rowView) DirectoryRow {
 		Name:       string(name),
 		Email:      string(email),
 		Role:       auth.Role(r.role()),
-		Active:     r.flags()&1 != 0,
-		MFAEnabled: r.flags()&2 != 0,
+		Active:     r.flags()&rowActive != 0,
+		MFAEnabled: r.flags()&rowMFA != 0,
+
+		MustChangePassword: r.flags()&rowMustChange != 0,
+		Home:               r.flags()&rowHome != 0,
 	}
 	if last := int64(binary.BigEndian.Uint64(r[p:])); last != 0 {
 		row.LastLoginAt = time.Unix(last, 0).UTC()
@@ -234,8 +254,8 @@ func (t *Tx) addDirectory(u *User) error {
 	if err != nil {
 		return err
 	}
-	row := encodeRow(u)
 	for _, tid := range tenants {
+		row := encodeRow(u, tid)
 		for _, d := range dirIndexes {
 			if err := t.b(d.bucket).Put(dirKey(tid, d.text(u), u.ID), row); err != nil {
 				return err
@@ -326,7 +346,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 		if !v.valid() {
 			return false, fmt.Errorf("corrupt directory row")
 		}
-		if q.Active != nil && (v.flags()&1 != 0) != *q.Active {
+		if q.Active != nil && (v.flags()&rowActive != 0) != *q.Active {
 			return false, nil
 		}
 		if len(role) > 0 && !bytes.Equal(v.role(), role) {
@@ -352,8 +372,14 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	if descending {
 		step = c.Prev
 	}
+	// A searched total is counted in the same walk: past the page to the
+	// end, then from the cursor back to the start (one pass over the range
+	// in all). Without a search, the counters answer at once.
+	counting := len(search) > 0
+	counted := 0
 	var keys [][]byte
 	var rows []DirectoryRow
+	more := false
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step() {
 		ok, err := match(rowView(v))
 		if err != nil {
@@ -363,14 +389,43 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 			continue
 		}
 		if len(rows) == q.Limit {
-			keys = append(keys, nil) // marks "there is more"
-			break
+			more = true
+			if !counting || counted > maxCounted {
+				break
+			}
+			counted++
+			continue
 		}
+		counted++
 		keys = append(keys, bytes.Clone(k))
 		rows = append(rows, decodeRow(k, rowView(v)))
 	}
-	more := len(keys) > len(rows)
-	keys = keys[:len(rows)]
+	if counting && start != nil && counted <= maxCounted {
+		b := t.b(bucket)
+		if v := b.Get(start); v != nil {
+			ok, err := match(rowView(v))
+			if err != nil {
+				return DirectoryPage{}, err
+			}
+			if ok {
+				counted++
+			}
+		}
+		back := b.Cursor()
+		stepBack := back.Prev
+		if descending {
+			stepBack = back.Next
+		}
+		for k, v := seekExclusive(back, q.TenantID, start, !descending); k != nil && bytes.HasPrefix(k, prefix) && counted <= maxCounted; k, v = stepBack() {
+			ok, err := match(rowView(v))
+			if err != nil {
+				return DirectoryPage{}, err
+			}
+			if ok {
+				counted++
+			}
+		}
+	}
 	var page DirectoryPage
 	if backward {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
@@ -392,24 +447,10 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 		}
 	}
 	page.Rows = rows
-	if len(search) == 0 {
+	if !counting {
 		page.Total = t.directoryCount(q.TenantID, q.Role, q.Active)
-		return page, nil
-	}
-	// A searched total counts the matches, up to maxCounted.
-	c = t.b(bucket).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		ok, err := match(rowView(v))
-		if err != nil {
-			return DirectoryPage{}, err
-		}
-		if ok {
-			if page.Total == maxCounted {
-				page.TotalAtLeast = true
-				break
-			}
-			page.Total++
-		}
+	} else if page.Total, page.TotalAtLeast = counted, counted > maxCounted; page.TotalAtLeast {
+		page.Total = maxCounted
 	}
 	return page, nil
 }
