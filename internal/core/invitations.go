@@ -655,8 +655,6 @@ func (s *Service) acceptJoin(ctx context.Context, in AcceptInput) (SignInResult,
 		return SignInResult{}, "", fieldError("password", "Enter the password you sign in to Gatehouse with.")
 	}
 	c := callerFrom(ctx)
-	var user *store.User
-	var hash []byte
 	var email string
 	err := s.db.View(func(tx *store.Tx) error {
 		inv, err := s.pendingInvitation(tx, in.Token)
@@ -669,19 +667,12 @@ func (s *Service) acceptJoin(ctx context.Context, in AcceptInput) (SignInResult,
 		return SignInResult{}, "", s.internal("accept invitation", err)
 	}
 	lims := attemptLimiters(email, c.IP)
-	hit, err := s.reserveAttempt(lims, email, c.IP, func(tx *store.Tx) (*store.User, error) {
+	user, hash, hit, err := s.reservePassword(lims, email, c.IP, func(tx *store.Tx) (*store.User, error) {
 		inv, err := s.pendingInvitation(tx, in.Token)
 		if err != nil {
 			return nil, err
 		}
-		u, err := tx.UserByEmail(inv.Email)
-		if err != nil || u == nil {
-			user, hash = nil, nil
-			return nil, err
-		}
-		creds, err := tx.Credentials(u.ID)
-		user, hash = u, creds.PasswordHash
-		return u, err
+		return tx.UserByEmail(inv.Email)
 	})
 	if err != nil {
 		return SignInResult{}, "", err

@@ -428,16 +428,8 @@ func (s *Service) recheckPassword(ctx context.Context, g gate, field, password s
 	}
 	c := callerFrom(ctx)
 	lims := attemptLimiters(early.user.Email, c.IP)
-	var hash []byte
-	var user *store.User
-	hit, err := s.reserveAttempt(lims, early.user.Email, c.IP, func(tx *store.Tx) (*store.User, error) {
-		u, err := tx.User(early.user.ID)
-		if err != nil || u == nil {
-			return nil, err
-		}
-		creds, err := tx.Credentials(u.ID)
-		user, hash = u, creds.PasswordHash
-		return u, err
+	user, hash, hit, err := s.reservePassword(lims, early.user.Email, c.IP, func(tx *store.Tx) (*store.User, error) {
+		return tx.User(early.user.ID)
 	})
 	if err != nil {
 		return nil, err

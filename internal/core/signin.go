@@ -62,17 +62,8 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 	lims := attemptLimiters(emailKey(email), c.IP)
 
 	// 1. Reserve the attempt (or be refused by a lock) and read the account.
-	var user *store.User
-	var hash []byte
-	hit, err := s.reserveAttempt(lims, loggedEmail(email), c.IP, func(tx *store.Tx) (*store.User, error) {
-		u, err := userByEmail(tx, email)
-		if err != nil || u == nil {
-			user, hash = nil, nil
-			return nil, err
-		}
-		creds, err := tx.Credentials(u.ID)
-		user, hash = u, creds.PasswordHash
-		return u, err
+	user, hash, hit, err := s.reservePassword(lims, loggedEmail(email), c.IP, func(tx *store.Tx) (*store.User, error) {
+		return userByEmail(tx, email)
 	})
 	if err != nil {
 		return SignInResult{}, "", err
@@ -205,6 +196,25 @@ func (s *Service) reserveAttempt(lims []limiter, email, ip string, read func(tx 
 		s.noteBlocked(hit, email, user, ip)
 	}
 	return hit, nil
+}
+
+// reservePassword reserves a check of an account's password (see
+// reserveAttempt) and returns the account find names, if any, with its
+// password hash, both read in the reserving transaction.
+func (s *Service) reservePassword(lims []limiter, email, ip string, find func(tx *store.Tx) (*store.User, error)) (*store.User, []byte, *lockHit, error) {
+	var user *store.User
+	var hash []byte
+	hit, err := s.reserveAttempt(lims, email, ip, func(tx *store.Tx) (*store.User, error) {
+		user, hash = nil, nil
+		u, err := find(tx)
+		if err != nil || u == nil {
+			return nil, err
+		}
+		creds, err := tx.Credentials(u.ID)
+		user, hash = u, creds.PasswordHash
+		return u, err
+	})
+	return user, hash, hit, err
 }
 
 // failAttempt settles a reserved attempt that failed: the failure's event,

@@ -119,16 +119,12 @@ func pending(v store.Throttle, now time.Time) int {
 // password sent twice at once must not lock its account). Otherwise the
 // attempt is counted, as pending, and may be verified.
 func reserve(tx *store.Tx, lims []limiter, now time.Time) (*lockHit, error) {
-	vals := make([]store.Throttle, len(lims))
-	for i, l := range lims {
-		v, err := tx.Throttle(l.key)
-		if err != nil {
-			return nil, err
-		}
-		if until := lockedUntil(v, now); !until.IsZero() {
-			return &lockHit{lim: l, until: until}, nil
-		}
-		vals[i] = inWindow(v, now)
+	vals, hit, err := loadLimits(tx, lims, now)
+	if err != nil || hit != nil {
+		return hit, err
+	}
+	for i := range vals {
+		vals[i] = inWindow(vals[i], now)
 	}
 	for i, l := range lims {
 		if vals[i].Failures >= l.limit {
@@ -188,16 +184,24 @@ func settleFailure(tx *store.Tx, lims []limiter, now time.Time) ([]lockHit, erro
 
 // peekLock returns the first of lims that is locked now, changing nothing.
 func peekLock(tx *store.Tx, lims []limiter, now time.Time) (*lockHit, error) {
-	for _, l := range lims {
+	_, hit, err := loadLimits(tx, lims, now)
+	return hit, err
+}
+
+// loadLimits reads every limiter's record, or the first lock among them.
+func loadLimits(tx *store.Tx, lims []limiter, now time.Time) ([]store.Throttle, *lockHit, error) {
+	vals := make([]store.Throttle, len(lims))
+	for i, l := range lims {
 		v, err := tx.Throttle(l.key)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if until := lockedUntil(v, now); !until.IsZero() {
-			return &lockHit{lim: l, until: until}, nil
+			return nil, &lockHit{lim: l, until: until}, nil
 		}
+		vals[i] = v
 	}
-	return nil, nil
+	return vals, nil, nil
 }
 
 // How a successful check settles its reserved attempt.
@@ -218,16 +222,9 @@ const (
 // that failed while this one was verified), the success does not count and
 // the lock is returned.
 func settleSuccess(tx *store.Tx, lims []limiter, now time.Time, how settlement) (*lockHit, error) {
-	vals := make([]store.Throttle, len(lims))
-	for i, l := range lims {
-		v, err := tx.Throttle(l.key)
-		if err != nil {
-			return nil, err
-		}
-		if until := lockedUntil(v, now); !until.IsZero() {
-			return &lockHit{lim: l, until: until}, nil
-		}
-		vals[i] = v
+	vals, hit, err := loadLimits(tx, lims, now)
+	if err != nil || hit != nil {
+		return hit, err
 	}
 	for i, l := range lims {
 		v := settled(vals[i], now)
