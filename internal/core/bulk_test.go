@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gatehouse/internal/auth"
+	"gatehouse/internal/store"
 )
 
 func TestBulkActionsCheckEachUserAndSaySo(t *testing.T) {
@@ -57,5 +58,73 @@ func TestBulkActionsCheckEachUserAndSaySo(t *testing.T) {
 	catCtx := e.signIn("cat@kwgroup.uk")
 	if _, err := e.svc.BulkUsers(catCtx, BulkInput{IDs: []uint64{agent.ID}, Action: "reactivate"}); ErrorCode(err) != Forbidden {
 		t.Fatalf("agent bulk: %v", err)
+	}
+}
+
+// Two SUPER_ADMINs bulk-deactivating each other at the same instant leave
+// one; the same unsent invitations sent twice at once go out once each.
+func TestBulkAndUnsentHoldUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	mitch := e.setup()
+	sara := e.addUser("Sara", auth.SuperAdmin, true)
+	saraCtx := e.signIn("sara@kwgroup.uk")
+	errs := together(2, func(i int) error {
+		ctx, id := mitch, sara.ID
+		if i == 1 {
+			ctx, id = saraCtx, 1
+		}
+		res, err := e.svc.BulkUsers(ctx, BulkInput{IDs: []uint64{id}, Action: "deactivate"})
+		if err == nil && len(res.Done) == 0 {
+			return errLastSuper
+		}
+		return err
+	})
+	var supers int
+	e.db.View(func(tx *store.Tx) (err error) { supers, err = tx.CountActive(auth.SuperAdmin, 10); return })
+	if supers != 1 || succeeded(errs) != 1 {
+		t.Fatalf("%d super admins left, answers %v", supers, errs)
+	}
+
+	e2 := newEnv(t)
+	ctx := e2.setup()
+	for _, email := range []string{"a@kwgroup.uk", "b@kwgroup.uk", "c@kwgroup.uk"} {
+		if _, err := e2.svc.InviteUser(ctx, InviteInput{Email: email, Role: "AGENT"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2.deliver()
+	e2.configureSMTP(ctx)
+	counts := make([]int, 10)
+	together(10, func(i int) (err error) { counts[i], err = e2.svc.SendUnsentInvitations(ctx); return })
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	e2.deliver()
+	if total != 3 || len(e2.mailer.messages()) != 3 {
+		t.Fatalf("queued %d, sent %d; want 3 and 3", total, len(e2.mailer.messages()))
+	}
+}
+
+// A manager sending the unsent invitations does not send an ADMIN's: its
+// link gives a role above theirs.
+func TestUnsentInvitationsRespectRank(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	e.addUser("Max", auth.Manager, true)
+	if _, err := e.svc.InviteUser(ctx, InviteInput{Email: "boss@kwgroup.uk", Role: "ADMIN"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.InviteUser(ctx, InviteInput{Email: "new@kwgroup.uk", Role: "AGENT"}); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver()
+	e.configureSMTP(ctx)
+	n, err := e.svc.SendUnsentInvitations(e.signIn("max@kwgroup.uk"))
+	if err != nil || n != 1 {
+		t.Fatalf("manager sent %d (%v), want only the AGENT invitation", n, err)
+	}
+	if n, err := e.svc.SendUnsentInvitations(ctx); err != nil || n != 1 {
+		t.Fatalf("the super admin then sends %d (%v), want the ADMIN one", n, err)
 	}
 }
