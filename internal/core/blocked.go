@@ -190,8 +190,9 @@ func (s *Service) backupIfDue() {
 }
 
 // Sweep deletes throttle records that no longer hold anything (no lock, no
-// failures in the window, no recent lock streak) and sessions past their
-// lifetime, and expired reset links, scanning a batch per transaction. It returns how many it deleted.
+// failures in the window, no recent lock streak), sessions past their
+// lifetime and expired reset links, a batch per transaction. It returns
+// how many it deleted.
 func (s *Service) Sweep() (int, error) {
 	total := 0
 	for _, sweep := range []func(tx *store.Tx, now time.Time, after []byte) ([]byte, int, error){sweepThrottles, sweepSessions, sweepResets} {

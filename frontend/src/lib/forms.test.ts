@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from './api'
-import { check, email, errorsFrom, hasErrors, maxChars, optionalEmail, password, required } from './forms'
+import { check, confirmError, email, errorsFrom, hasErrors, maxChars, optionalEmail, password, required } from './forms'
 
 describe('form checks', () => {
   it('reports every field that is wrong at once, the first problem of each', () => {
@@ -31,5 +31,13 @@ describe('form checks', () => {
   it('puts a server error beside its field, or above the form', () => {
     expect(errorsFrom(new ApiError('conflict', 'Taken.', 'email'), ['email'])).toEqual({ email: 'Taken.' })
     expect(errorsFrom(new ApiError('forbidden', 'No.', 'other'), ['email'])).toEqual({ form: 'No.' })
+  })
+})
+
+describe('confirmError', () => {
+  it('says nothing when the two agree, and names the confirmation field when not', () => {
+    expect(confirmError('a long password', 'a long password')).toBeNull()
+    expect(confirmError('a long password', 'a long pasword')).toEqual({ confirm: 'The two passwords are not the same.' })
+    expect(confirmError('x', 'y', 'The two new passwords are not the same.')).toEqual({ confirm: 'The two new passwords are not the same.' })
   })
 })

@@ -70,3 +70,8 @@ export const hasErrors = (e: FormErrors) => Object.values(e).some(Boolean)
 export function focusFirstInvalid(form: HTMLFormElement | null | undefined) {
   requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus())
 }
+
+/** confirmError is the confirmation field's message when it differs. */
+export function confirmError(value: string, confirm: string, message = 'The two passwords are not the same.'): FormErrors | null {
+  return value === confirm ? null : { confirm: message }
+}
