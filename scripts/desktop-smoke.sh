@@ -21,7 +21,15 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x860x24" bash -euo pipefail -c
   trap "kill $APP 2>/dev/null || true" EXIT
   fail() { echo "desktop smoke: $*" >&2; cat "$OUT/app.log" >&2; import -window root "$OUT/failure.png" || true; exit 1; }
 
-  WIN=$(timeout 30 xdotool search --sync --onlyvisible --name "^Gatehouse$" | head -n1) || fail "the window never opened"
+  # Poll rather than "search --sync": a window that vanishes mid-search
+  # (the toolkit makes short-lived ones) makes xdotool abort with BadWindow.
+  WIN=""
+  for _ in $(seq 1 60); do
+    WIN=$(xdotool search --onlyvisible --name "^Gatehouse$" 2>/dev/null | head -n1 || true)
+    [ -n "$WIN" ] && break
+    sleep 0.5
+  done
+  [ -n "$WIN" ] || fail "the window never opened"
   # Wait until the setup page is drawn: the frontend asked SetupStatus through a binding.
   for i in $(seq 1 60); do
     curl -skf -X POST -H "X-Gatehouse: 1" https://127.0.0.1:$PORT/api/App.SetupStatus -d "[]" | grep -q "\"needed\":true" && break
