@@ -73,6 +73,9 @@ func record(tx *store.Tx, at time.Time, w who, tenant uint64, action, resType st
 		}
 		e.Meta = raw
 	}
+	if err := describe(tx, e, w, resID, meta); err != nil {
+		return err
+	}
 	return tx.AppendEvent(e)
 }
 

@@ -49,6 +49,10 @@ type AuditEventView struct {
 	IP           string          `json:"ip"`
 	TenantID     uint64          `json:"tenantId"`
 	Meta         json.RawMessage `json:"meta"`
+	ActorID      uint64          `json:"actorId"`
+	SubjectName  string          `json:"subjectName"`  // whom the event is about, when not the actor
+	SubjectEmail string          `json:"subjectEmail"` // as recorded at the time
+	Change       string          `json:"change"`       // one line: "role AGENT → MANAGER"
 }
 
 func viewEvent(e *store.Event) AuditEventView {
@@ -57,7 +61,8 @@ func viewEvent(e *store.Event) AuditEventView {
 		meta = json.RawMessage("null")
 	}
 	return AuditEventView{ID: e.ID, Time: e.Time, ActorName: e.ActorName, ActorEmail: e.ActorEmail, Action: e.Action,
-		ResourceType: e.ResourceType, ResourceID: e.ResourceID, IP: e.IP, TenantID: e.TenantID, Meta: meta}
+		ResourceType: e.ResourceType, ResourceID: e.ResourceID, IP: e.IP, TenantID: e.TenantID, Meta: meta,
+		ActorID: e.ActorID, SubjectName: e.SubjectName, SubjectEmail: e.SubjectEmail, Change: e.Change}
 }
 
 // AuditPage is one page of the audit log, newest first.
@@ -316,7 +321,7 @@ func (s *Service) exportAudit(read func(func(*store.Tx, *actor) error) error, f 
 	var cw *csv.Writer
 	if format == FormatCSV {
 		cw = csv.NewWriter(bw)
-		cw.Write([]string{"time", "actor_name", "actor_email", "action", "resource_type", "resource_id", "ip", "tenant_id", "event_id", "meta"})
+		cw.Write([]string{"time", "actor_name", "actor_email", "action", "resource_type", "resource_id", "ip", "tenant_id", "event_id", "meta", "subject_name", "subject_email", "change"})
 	}
 	n := 0
 	var after []byte // the key of the last event written
@@ -358,7 +363,8 @@ func (s *Service) exportAudit(read func(func(*store.Tx, *actor) error) error, f 
 func writeExportEvent(cw *csv.Writer, bw *bufio.Writer, e *store.Event) error {
 	if cw != nil {
 		cw.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), csvSafe(e.ActorName), csvSafe(e.ActorEmail), csvSafe(e.Action),
-			csvSafe(e.ResourceType), csvSafe(e.ResourceID), csvSafe(e.IP), strconv.FormatUint(e.TenantID, 10), strconv.FormatUint(e.ID, 10), csvSafe(string(e.Meta))})
+			csvSafe(e.ResourceType), csvSafe(e.ResourceID), csvSafe(e.IP), strconv.FormatUint(e.TenantID, 10), strconv.FormatUint(e.ID, 10), csvSafe(string(e.Meta)),
+			csvSafe(e.SubjectName), csvSafe(e.SubjectEmail), csvSafe(e.Change)})
 		return cw.Error()
 	}
 	line, err := json.Marshal(viewEvent(e))

@@ -205,3 +205,86 @@ func TestRetentionPrunesAuditsAndVerifies(t *testing.T) {
 		t.Fatalf("verify after pruning: %+v %v", rep, err)
 	}
 }
+
+// An audit row answers "who changed that?": whom the event is about, as
+// recorded at the time, and a one-line summary of the change, both found
+// by the free text, accents folded.
+func TestAuditRowsSayWhomAndWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	zoe := e.addUser("Zoe", auth.Agent, true)
+	if _, err := e.svc.UpdateUser(ctx, UpdateUserInput{ID: zoe.ID, Name: ptr("Zoë Adams")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateUser(ctx, UpdateUserInput{ID: zoe.ID, Role: ptr("MANAGER")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.DeactivateUser(ctx, zoe.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.InviteUser(ctx, InviteInput{Email: "newbie@kwgroup.uk", Role: "AGENT"}); err != nil {
+		t.Fatal(err)
+	}
+	// A later rename does not rewrite history.
+	if _, err := e.svc.ReactivateUser(ctx, zoe.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateUser(ctx, UpdateUserInput{ID: zoe.ID, Name: ptr("Zoe Brown")}); err != nil {
+		t.Fatal(err)
+	}
+
+	rows := func(text string) []string {
+		t.Helper()
+		page, err := e.svc.ListAudit(ctx, AuditFilter{Text: text, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, ev := range page.Events {
+			out = append(out, ev.Action+" | "+ev.SubjectName+" <"+ev.SubjectEmail+"> | "+ev.Change)
+		}
+		return out
+	}
+	for _, c := range []struct{ text, want string }{
+		{"role", "update | Zoë Adams <zoe@kwgroup.uk> | role AGENT → MANAGER"},
+		{"AGENT → manager", "update | Zoë Adams <zoe@kwgroup.uk> | role AGENT → MANAGER"},
+		{"deactivated", "deactivate | Zoë Adams <zoe@kwgroup.uk> | deactivated"},
+		{"newbie", "invite |  <newbie@kwgroup.uk> | invited as AGENT"},
+		{"zoë adams", "update | Zoe Brown <zoe@kwgroup.uk> | name Zoë Adams → Zoe Brown\n" +
+			"reactivate | Zoë Adams <zoe@kwgroup.uk> | reactivated\n" +
+			"deactivate | Zoë Adams <zoe@kwgroup.uk> | deactivated\n" +
+			"update | Zoë Adams <zoe@kwgroup.uk> | role AGENT → MANAGER\n" +
+			"update | Zoë Adams <zoe@kwgroup.uk> | name Zoe → Zoë Adams"},
+	} {
+		if got := strings.Join(rows(c.text), "\n"); got != c.want {
+			t.Errorf("search %q:\n%s\nwant\n%s", c.text, got, c.want)
+		}
+	}
+	// "zoe" finds every event about her, whatever her name was then.
+	if got := rows("ZOE"); len(got) != 5 {
+		t.Errorf("search ZOE: %d rows, want 5:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	// Events about the actor themselves name no subject: the row names them.
+	for _, ev := range e.events() {
+		if ev.Action == ActSignIn && (ev.SubjectName != "" || ev.SubjectEmail != "") {
+			t.Errorf("sign-in names a subject: %+v", ev)
+		}
+	}
+	// The export carries both, defused like every cell.
+	var buf bytes.Buffer
+	if _, err := e.svc.ExportAudit(ctx, AuditFilter{Text: "role"}, "csv", &buf); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("export: %v %v", recs, err)
+	}
+	head, row := recs[0], recs[1]
+	got := map[string]string{}
+	for i, h := range head {
+		got[h] = row[i]
+	}
+	if got["subject_name"] != "Zoë Adams" || got["subject_email"] != "zoe@kwgroup.uk" || got["change"] != "role AGENT → MANAGER" {
+		t.Errorf("export row %v", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,14 @@ type Event struct {
 	IP           string          `json:"ip"`
 	TenantID     uint64          `json:"tenantId"`
 	Meta         json.RawMessage `json:"meta,omitempty"`
+	// Whom or what the event is about, as it was at the time (the user's
+	// or invitee's name and e-mail, the tenant's name), when that is not
+	// the actor; and a one-line summary of the change ("role AGENT →
+	// MANAGER"). Both are found by free text. Events recorded before
+	// these fields existed have neither.
+	SubjectName  string `json:"subjectName,omitempty"`
+	SubjectEmail string `json:"subjectEmail,omitempty"`
+	Change       string `json:"change,omitempty"`
 
 	Key  []byte `json:"-"` // its place in the log, for paging
 	Hash []byte `json:"-"` // its link in the hash chain
@@ -49,15 +58,20 @@ const (
 	// FieldActorNames is in the dictionary only: each actor's key, a zero
 	// byte, and a name it acted under, to name actors found by e-mail.
 	FieldActorNames byte = 'm'
+	// FieldSubject is whom an event is about (folded name and e-mail), and
+	// FieldChange its change summary (folded): free text finds both.
+	FieldSubject byte = 's'
+	FieldChange  byte = 'c'
 )
 
 const hashLen = 32
 
 // summary is the compact form of an event that filters read instead of
-// the JSON: tenant, then length-prefixed actor, action, resource, IP.
+// the JSON: tenant, then length-prefixed actor, action, resource, IP, and
+// the folded subject and change (absent from summaries written before).
 func summary(e *Event) []byte {
 	b := binary.BigEndian.AppendUint64(nil, e.TenantID)
-	for _, s := range []string{e.ActorKey(), e.Action, e.ResourceType, e.IP} {
+	for _, s := range []string{e.ActorKey(), e.Action, e.ResourceType, e.IP, subjectValue(e), changeValue(e)} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -68,6 +82,7 @@ func summary(e *Event) []byte {
 type Summary struct {
 	Tenant                      uint64
 	Actor, Action, Resource, IP []byte
+	Subject, Change             []byte // folded; empty in older summaries
 }
 
 func parseSummary(b []byte) (Summary, bool) {
@@ -76,7 +91,10 @@ func parseSummary(b []byte) (Summary, bool) {
 	}
 	s := Summary{Tenant: binary.BigEndian.Uint64(b)}
 	b = b[8:]
-	for _, f := range []*[]byte{&s.Actor, &s.Action, &s.Resource, &s.IP} {
+	for i, f := range []*[]byte{&s.Actor, &s.Action, &s.Resource, &s.IP, &s.Subject, &s.Change} {
+		if i >= 4 && len(b) == 0 {
+			break // a summary written before subjects existed
+		}
 		n, w := binary.Uvarint(b)
 		if w <= 0 || uint64(len(b)-w) < n {
 			return Summary{}, false
@@ -173,11 +191,26 @@ type eventField struct {
 // indexing and unindexing alike.
 func eventFields(e *Event) []eventField {
 	fields := []eventField{{FieldAction, e.Action, true}, {FieldResource, e.ResourceType, true}, {FieldActor, e.ActorKey(), true}, {FieldIP, e.IP, true}}
+	if v := subjectValue(e); v != "" {
+		fields = append(fields, eventField{FieldSubject, v, true})
+	}
+	if v := changeValue(e); v != "" {
+		fields = append(fields, eventField{FieldChange, v, true})
+	}
 	if name := actorNameValue(e); name != "" {
 		fields = append(fields, eventField{FieldActorName, name, false}, eventField{FieldActorNames, e.ActorKey() + "\x00" + e.ActorName, false})
 	}
 	return fields
 }
+
+// subjectValue is how free text finds whom an event is about: the folded
+// name and e-mail, a space apart.
+func subjectValue(e *Event) string {
+	return SearchFold(strings.TrimSpace(e.SubjectName + " " + e.SubjectEmail))
+}
+
+// changeValue is how free text finds an event's change summary.
+func changeValue(e *Event) string { return SearchFold(e.Change) }
 
 // actorNameValue is how an actor is found by name: the folded name, the
 // actor's key (one name may stand for several actors), and the name as

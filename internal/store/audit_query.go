@@ -18,7 +18,7 @@ type AuditQuery struct {
 	Action   string
 	Resource string
 	Actor    string // ActorKey: folded e-mail, or name
-	Text     string // substring of the action, resource type or IP (case-insensitive)
+	Text     string // substring of the action, resource type, IP, subject or change (folded)
 	Since    time.Time
 	Until    time.Time // exclusive
 	Before   []byte    // cursor: the key of the last event already shown
@@ -108,7 +108,7 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	if !q.Since.IsZero() {
 		stop = join(u64(uint64(q.Since.UnixNano())), make([]byte, 8))
 	}
-	text := strings.ToLower(strings.TrimSpace(q.Text))
+	text := SearchFold(q.Text)
 
 	// Choose the most selective index to drive the walk.
 	by := t.b(bucketAuditBy)
@@ -151,7 +151,8 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 			q.Action != "" && string(s.Action) != q.Action ||
 			q.Resource != "" && string(s.Resource) != q.Resource ||
 			q.Actor != "" && string(s.Actor) != q.Actor ||
-			text != "" && !containsFold(s.Action, text) && !containsFold(s.Resource, text) && !containsFold(s.IP, text) {
+			text != "" && !containsFold(s.Action, text) && !containsFold(s.Resource, text) && !containsFold(s.IP, text) &&
+				!bytes.Contains(s.Subject, []byte(text)) && !bytes.Contains(s.Change, []byte(text)) {
 			continue
 		}
 		v := events.Get(k)

@@ -20,7 +20,7 @@ import (
 // bounded by the page, not by the number of distinct values.
 
 // textFields are the fields free text searches.
-var textFields = []byte{FieldAction, FieldResource, FieldIP}
+var textFields = []byte{FieldAction, FieldResource, FieldIP, FieldSubject, FieldChange}
 
 func isTextField(f byte) bool { return bytes.IndexByte(textFields, f) >= 0 }
 

@@ -34,6 +34,12 @@ func textBatch(t *testing.T, db *DB, rng *rand.Rand, from, to int) {
 			}
 			e := &Event{Time: t0.Add(time.Duration(i) * time.Second), ActorEmail: fmt.Sprintf("u%d@kw.uk", i%9), ActorName: "U", Action: action,
 				ResourceType: []string{"user", "session"}[i%2], IP: ip, TenantID: uint64(1 + i%2)}
+			if action == "update" {
+				// Subjects with accents and a long tail; a few summaries.
+				e.SubjectName = []string{"Zoë Adams", "Ana Núñez", "Bob Ray", fmt.Sprintf("Person %d", rng.Intn(400))}[rng.Intn(4)]
+				e.SubjectEmail = strings.ToLower(strings.ReplaceAll(e.SubjectName, " ", ".")) + "@kw.uk"
+				e.Change = []string{"role AGENT → MANAGER", "deactivated", "name Al → Alan", "2FA turned off"}[rng.Intn(4)]
+			}
 			if err := tx.AppendEvent(e); err != nil {
 				return err
 			}
@@ -56,12 +62,14 @@ func TestFreeTextPlansMatchABruteForceScan(t *testing.T) {
 	db := openAudit(t)
 	textLog(t, db, 3000)
 	checkClean(t, db)
-	terms := []string{"fail", "FAIL", "10.1", "10.", "1", "0", "203.0.113.77", ".77", "csv", "t_c", "zz", "n_f", "10.19.19.7"}
+	terms := []string{"fail", "FAIL", "10.1", "10.", "1", "0", "203.0.113.77", ".77", "csv", "t_c", "zz", "n_f", "10.19.19.7",
+		"role", "zoe", "ZOË", "nunez", "núñez", "→ manager", "person 39", "2fa", "deactivated"}
 	run := func(stage string) {
 		for _, term := range terms {
 			for _, tenant := range []uint64{0, 2} {
 				want := brute(t, db, func(e Event) bool {
-					return (tenant == 0 || e.TenantID == tenant) && strings.Contains(strings.ToLower(e.Action+"\x00"+e.ResourceType+"\x00"+e.IP), strings.ToLower(term))
+					hay := SearchFold(e.Action + "\x00" + e.ResourceType + "\x00" + e.IP + "\x00" + e.SubjectName + " " + e.SubjectEmail + "\x00" + e.Change)
+					return (tenant == 0 || e.TenantID == tenant) && strings.Contains(hay, SearchFold(term))
 				})
 				for _, limit := range []int{37, 400} {
 					got := query(t, db, AuditQuery{Tenant: tenant, Text: term, Limit: limit})

@@ -192,7 +192,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "download as agent", method: "GET", url: "/download/audit?format=csv", caller: auth.Agent, status: 403, notWant: []string{"actor_email"}},
 		{name: "download as manager", method: "GET", url: "/download/audit", caller: auth.Manager, status: 403},
 		{name: "download CSV", method: "GET", url: "/download/audit?format=csv", caller: auth.Admin, status: 200,
-			want: []string{"time,actor_name,actor_email,action,resource_type,resource_id,ip,tenant_id,event_id,meta\n", ",sign_in,"}},
+			want: []string{"time,actor_name,actor_email,action,resource_type,resource_id,ip,tenant_id,event_id,meta,subject_name,subject_email,change\n", ",sign_in,"}},
 		{name: "download JSON Lines", method: "GET", url: "/download/audit?format=jsonl&action=sign_in", caller: auth.SuperAdmin, status: 200,
 			want: []string{`"action":"sign_in"`}, notWant: []string{`"action":"create"`}},
 		{name: "download in another format", method: "GET", url: "/download/audit?format=xml", caller: auth.Admin, status: 400, want: []string{"Choose csv or jsonl."}},

@@ -67,6 +67,10 @@ export interface AuditEvent {
   ip: string
   tenantId: number
   meta: unknown
+  actorId: number
+  subjectName: string // whom the event is about, when not the actor
+  subjectEmail: string
+  change: string // one line: "role AGENT → MANAGER"
 }
 
 export interface ChainReport {
