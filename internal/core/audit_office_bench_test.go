@@ -75,6 +75,8 @@ func BenchmarkAuditOffice(b *testing.B) {
 	b.Run("text-common-fail", func(b *testing.B) { measure(b, list(AuditFilter{Text: "fail"}, 50)) })
 	b.Run("text-address-prefix", func(b *testing.B) { measure(b, list(AuditFilter{Text: "10.1"}, 50)) })
 	b.Run("text-rare-old", func(b *testing.B) { measure(b, list(AuditFilter{Text: storetest.RareIP}, 1)) })
+	b.Run("text-change-role", func(b *testing.B) { measure(b, list(AuditFilter{Text: "role agent"}, 50)) })
+	b.Run("text-subject-name", func(b *testing.B) { measure(b, list(AuditFilter{Text: "person 42"}, 10)) })
 	b.Run("text-nothing", func(b *testing.B) { measure(b, list(AuditFilter{Text: "zzz-no-such-thing"}, 0)) })
 	b.Run("stats-24h", func(b *testing.B) {
 		measure(b, func() error { _, err := svc.GetAuditStats(ctx, 0); return err })

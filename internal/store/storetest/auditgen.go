@@ -145,11 +145,54 @@ func GenerateOfficeAuditLog(db *store.DB, o OfficeLog, now time.Time) error {
 		if rare[j] {
 			ip = RareIP
 		}
-		return &store.Event{
+		e := &store.Event{
 			Time:    start.Add(time.Duration(j) * step),
 			ActorID: uint64(actor + 1), ActorName: fmt.Sprintf("Person %d", actor), ActorEmail: fmt.Sprintf("person%d@client%d.example", actor, actor%o.Tenants),
 			Action: k.action, ResourceType: k.resource, ResourceID: fmt.Sprint(rng.Intn(o.Actors)),
 			IP: ip, TenantID: uint64(1 + actor%o.Tenants), Meta: []byte(sampleMeta),
 		}
+		describeOffice(e, rng, o.Actors)
+		return e
 	})
+}
+
+// describeOffice gives an office event about someone else its subject (any
+// of the actors: a long tail) and change summary, as core records them:
+// role changes among the six roles, renames (each one distinct), and the
+// fixed phrases of the other actions.
+func describeOffice(e *store.Event, rng *rand.Rand, actors int) {
+	roles := []string{"SUPER_ADMIN", "ADMIN", "MANAGER", "AGENT", "CUSTOMER", "VENDOR"}
+	subject := rng.Intn(actors)
+	switch e.ResourceType {
+	case "user":
+		e.SubjectName, e.SubjectEmail = fmt.Sprintf("Person %d", subject), fmt.Sprintf("person%d@client%d.example", subject, subject%5)
+	case "invitation":
+		e.SubjectEmail = fmt.Sprintf("new%d@client%d.example", rng.Intn(actors*2), subject%5)
+	}
+	switch e.Action {
+	case "update":
+		if e.ResourceType != "user" {
+			e.Change = "retention days 90 → 30"
+		} else if rng.Intn(3) == 0 {
+			e.Change = fmt.Sprintf("name Person %d → Person %d %s", subject, subject, []string{"Smith", "Jones", "Núñez", "Zoë"}[rng.Intn(4)])
+		} else {
+			e.Change = "role " + roles[1+rng.Intn(5)] + " → " + roles[1+rng.Intn(5)]
+		}
+	case "create":
+		e.Change = "created as " + roles[1+rng.Intn(5)]
+	case "invite":
+		e.Change = "invited as " + roles[1+rng.Intn(5)]
+	case "deactivate":
+		e.Change = "deactivated"
+	case "reactivate":
+		e.Change = "reactivated"
+	case "lock":
+		e.Change = "locked after failed sign-ins"
+	case "unlock":
+		e.Change = "unlocked"
+	case "change_password":
+		e.Change = "password changed"
+	case "sign_in_failed":
+		e.Change = "failed: wrong password"
+	}
 }
