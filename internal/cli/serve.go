@@ -111,9 +111,6 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 	}
 	svc.SetDefaultBaseURL(defaultBaseURL(scheme, ln.Addr().(*net.TCPAddr), urls))
 	svc.SetLANInfo(urls, !plain)
-	if code := svc.SetupCode(); code != "" {
-		fmt.Fprintf(env.Stdout, "First run: open %s/setup?code=%s to create the first administrator (setup code %s).\n", urls[0], code, code)
-	}
 	defer svc.SetLANInfo(nil, false)
 	srv := &http.Server{
 		Handler:           handler,
@@ -126,6 +123,11 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Pages answer at once; whether setup is due is read from the database,
+	// which waits for Open's background structure check on a large file.
+	if code := svc.SetupCode(); code != "" {
+		fmt.Fprintf(env.Stdout, "First run: open %s/setup?code=%s to create the first administrator (setup code %s).\n", urls[0], code, code)
+	}
 	select {
 	case err := <-errc:
 		return err

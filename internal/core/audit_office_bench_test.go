@@ -31,7 +31,9 @@ func officeBenchService(b *testing.B) (*Service, context.Context) {
 	dir := os.Getenv("GATEHOUSE_OFFICE_DB")
 	if n := os.Getenv("GATEHOUSE_OFFICE_EVENTS"); n != "" {
 		fmt.Sscan(n, &events)
-		dir = b.TempDir()
+		if dir == "" {
+			dir = b.TempDir()
+		}
 	}
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "gatehouse-bench-office")

@@ -22,6 +22,9 @@ var ErrWrongKey = errors.New("the key file does not match this database")
 // once at start, before anything is sealed or unsealed. Once the value is
 // there a start only reads it: no write, no fsync.
 func (s *Service) CheckKey() error {
+	if s.db.KeyStored() {
+		return nil // store.Open checked it (KeyCheck), before the page check ends
+	}
 	var stored bool
 	if err := s.db.View(func(tx *store.Tx) (err error) { stored, err = checkSealedKey(tx, s.sealer); return }); err != nil || stored {
 		return err
@@ -39,11 +42,8 @@ func (s *Service) CheckKey() error {
 // does not open the database's check value, before Open migrates or
 // touches the audit chain. A database without one passes (CheckKey then
 // stores it).
-func KeyCheck(sealer *auth.Sealer) func(tx *store.Tx) error {
-	return func(tx *store.Tx) error {
-		_, err := checkSealedKey(tx, sealer)
-		return err
-	}
+func KeyCheck(sealer *auth.Sealer) func(tx *store.Tx) (bool, error) {
+	return func(tx *store.Tx) (bool, error) { return checkSealedKey(tx, sealer) }
 }
 
 // checkSealedKey reports whether the database holds a check value, and

@@ -39,6 +39,9 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 // one snapshot, so writers go on meanwhile; fn may stream it anywhere.
 // progress, when set, hears how far content has got.
 func (db *DB) Snapshot(progress func(done, total int64), fn func(size int64, content io.WriterTo) error) error {
+	if err := db.gate(); err != nil {
+		return err
+	}
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		return fn(tx.Size(), snapshotContent{tx: tx, progress: progress})
 	})
@@ -66,6 +69,9 @@ func (c snapshotContent) WriteTo(w io.Writer) (int64, error) {
 func (db *DB) BackupTo(path string, progress func(done, total int64)) (int64, error) {
 	if _, err := os.Stat(path); err == nil {
 		return 0, fmt.Errorf("%s already exists; choose a new file name", path)
+	}
+	if err := db.gate(); err != nil {
+		return 0, err
 	}
 	tmp := path + ".partial"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -129,7 +135,7 @@ func CheckFile(path string) (err error) {
 	if err := checkBoltHeader(path, st.Size()); err != nil {
 		return fmt.Errorf("%w: %s (%v)", ErrNotGatehouse, path, err)
 	}
-	if err := checkPageTree(path, true, nil); err != nil {
+	if err := checkPageTree(path, walkFull, nil); err != nil {
 		return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))

@@ -10,6 +10,9 @@ import (
 // checkIndexesOnly verifies the indexes without bbolt's page check (for
 // files from outside; see CheckFile).
 func (db *DB) checkIndexesOnly() []error {
+	if err := db.gate(); err != nil {
+		return []error{err}
+	}
 	var errs []error
 	err := db.bolt.View(func(btx *bolt.Tx) error {
 		for _, b := range allBuckets {
@@ -31,6 +34,9 @@ func (db *DB) checkIndexesOnly() []error {
 // Check runs bbolt's page-level consistency check and verifies that every
 // index agrees with the records it indexes. It returns every problem found.
 func (db *DB) Check() []error {
+	if err := db.gate(); err != nil {
+		return []error{err}
+	}
 	var errs []error
 	err := db.bolt.View(func(btx *bolt.Tx) error {
 		for err := range btx.Check() {

@@ -70,11 +70,25 @@ func boltPanic(r any) bool {
 // database is open.
 const backgroundCheckEvery = 6 * time.Hour
 
-// checkInBackground runs CheckPages now and then every few hours, until
-// Close. A problem marks the database damaged. WaitChecked waits for the
-// first run.
-func (db *DB) checkInBackground() {
+// checkInBackground checks the page tree's structure first when the start
+// left it to it (every transaction waits for that: a tree that does not
+// hold refuses reads too), then runs CheckPages now and every few hours,
+// until Close. A problem marks the database damaged. WaitChecked waits
+// for the first run.
+func (db *DB) checkInBackground(structure bool) {
 	defer db.checker.Done()
+	if structure {
+		err := checkPageTree(db.path, walkStructure, db.closing)
+		if err != nil && !errors.Is(err, errClosing) {
+			bad := db.markDamaged(err)
+			db.unsafe.Store(&bad)
+		}
+		close(db.ready)
+		if err != nil {
+			close(db.checked)
+			return
+		}
+	}
 	first := true
 	for {
 		err := db.CheckPages()
@@ -118,7 +132,7 @@ func (db *DB) CheckPages() (err error) {
 		}
 	}()
 	return db.bolt.View(func(btx *bolt.Tx) error {
-		if err := checkPageTree(db.path, true, db.closing); err != nil {
+		if err := checkPageTree(db.path, walkFull, db.closing); err != nil {
 			return err
 		}
 		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {

@@ -39,9 +39,11 @@ func populated(t *testing.T) string {
 }
 
 // Issue 11: 8 KB of random bytes in the middle of a database. Open refuses
-// it, or (damage only inside leaf contents, which Open does not read) the
-// background check finds it and every write is refused from then on.
-// Nothing panics, nothing is written into the damaged file.
+// it (damage in what a start reads), or the structure check that follows
+// at once in the background finds it and every transaction, reads too, is
+// refused; or (damage only inside leaf contents) the full background
+// check finds it and every write is refused from then on. Nothing panics,
+// nothing is written into the damaged file.
 func TestRandomBytesMidFileAreNeverServed(t *testing.T) {
 	dir := populated(t)
 	raw, err := os.ReadFile(filepath.Join(dir, FileName))
@@ -49,7 +51,7 @@ func TestRandomBytesMidFileAreNeverServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	inTree, ps := treePages(t, filepath.Join(dir, FileName))
-	refused, stopped, free, dataOnly := 0, 0, 0, 0
+	refused, structure, stopped, free, dataOnly := 0, 0, 0, 0, 0
 	for seed := int64(1); seed <= 16; seed++ {
 		damaged := append([]byte(nil), raw...)
 		r := rand.New(rand.NewSource(seed))
@@ -89,6 +91,13 @@ func TestRandomBytesMidFileAreNeverServed(t *testing.T) {
 		} else if !errors.Is(err, ErrDamaged) {
 			t.Fatalf("seed %d: background check: %v", seed, err)
 		}
+		unsafe := db.unsafe.Load() != nil
+		if unsafe {
+			// The page tree does not hold: bbolt may not read it at all.
+			if err := db.View(func(tx *Tx) error { return nil }); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("seed %d: a read of a broken page tree: %v", seed, err)
+			}
+		}
 		before, _ := os.ReadFile(path)
 		if err := db.Update(func(tx *Tx) error { return tx.AppendEvent(&Event{Time: t0, Action: "x"}) }); !errors.Is(err, ErrDamaged) {
 			t.Fatalf("seed %d: a write to a damaged database: %v", seed, err)
@@ -102,10 +111,15 @@ func TestRandomBytesMidFileAreNeverServed(t *testing.T) {
 		if after, _ := os.ReadFile(path); string(after) != string(before) {
 			t.Fatalf("seed %d: the damaged file was written to", seed)
 		}
-		stopped++
+		if unsafe {
+			structure++
+		} else {
+			stopped++
+		}
 	}
-	t.Logf("refused at open: %d, stopped by the background check: %d, free pages only: %d, key or value bytes only: %d", refused, stopped, free, dataOnly)
-	if refused == 0 || stopped == 0 {
+	t.Logf("refused at open: %d, refused by the structure check: %d, stopped by the full check: %d, free pages only: %d, key or value bytes only: %d",
+		refused, structure, stopped, free, dataOnly)
+	if refused+structure == 0 || stopped == 0 {
 		t.Fatal("both ways of finding damage should have been exercised")
 	}
 }
@@ -122,7 +136,7 @@ func treePages(t *testing.T, path string) (func(p int) bool, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), leaves: true}
+	w := &pageWalker{f: f, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), mode: walkFull}
 	if err := w.page(m.root, 0, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +183,28 @@ func TestABadSchemaRecordIsDamageNotANewDatabase(t *testing.T) {
 	db.Close()
 	if _, err := Open(dir, Options{AuditKey: []byte("k")}); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("open with a 1-byte schema record: %v, want ErrDamaged", err)
+	}
+}
+
+// Issue 14: a start reads what it needs before bbolt may (the root, the
+// meta and settings buckets, the path to each bucket's first key), a few
+// dozen pages whatever the file's size; the walk of the whole structure,
+// every branch and leaf header, is left to the background.
+func TestAStartReadsAFewPagesWhateverTheSize(t *testing.T) {
+	db := openAudit(t)
+	textLog(t, db, 20000)
+	path := db.Path()
+	db.Close()
+	start, err := walkPages(path, walkStart, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	structure, err := walkPages(path, walkStructure, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a start reads %d pages; the structure walk %d", start, structure)
+	if start > 100 || structure < 20*start {
+		t.Fatalf("a start read %d pages, the structure walk %d: the start should read a few dozen", start, structure)
 	}
 }

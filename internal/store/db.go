@@ -36,8 +36,11 @@ type DB struct {
 	path     string
 	auditKey []byte // keys the audit hash chain (Options.AuditKey)
 	rerun    bool
+	keyOK    bool // Options.CheckKey found its value and passed
 
 	damaged atomic.Pointer[error] // set once a damaged page is found
+	unsafe  atomic.Pointer[error] // set when the page tree does not hold: nothing may read it
+	ready   chan struct{}         // closed once the page tree's structure has passed (or not)
 	closing chan struct{}         // closed by Close: stops the background check
 	checked chan struct{}         // closed when the first background check is done
 	checker sync.WaitGroup
@@ -59,8 +62,9 @@ type Options struct {
 	AuditKey []byte
 	// CheckKey, when set, runs in a read transaction on an existing
 	// database before any migration: an error (a key file that is not the
-	// database's) stops Open before the audit chain is touched.
-	CheckKey func(tx *Tx) error
+	// database's) stops Open before the audit chain is touched. It reports
+	// whether the database holds the value it checked (DB.KeyStored).
+	CheckKey func(tx *Tx) (stored bool, err error)
 	// Existing says the database must already exist (its key file does): an
 	// empty file is then damage, not a new install.
 	Existing bool
@@ -83,7 +87,15 @@ func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 		opt.LockTimeout = time.Second
 	}
 	path := filepath.Join(dir, FileName)
-	if err := checkBeforeOpen(path, opt.Existing); err != nil {
+	// A start checks only what it reads (walkStart); the structure of the
+	// whole tree is checked in the background at once, and every
+	// transaction waits for it. Without a background check, or when
+	// migrations will read the whole file, it is checked here.
+	mode := walkStart
+	if opt.NoBackgroundCheck {
+		mode = walkStructure
+	}
+	if err := checkBeforeOpen(path, opt.Existing, mode); err != nil {
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -105,18 +117,52 @@ func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 	// Concurrent use cases share a commit (Batch); a lone write waits at most
 	// this long for company. Every commit is fsynced: NoSync is never set.
 	b.MaxBatchDelay = 2 * time.Millisecond
-	db = &DB{bolt: b, path: path, auditKey: bytes.Clone(opt.AuditKey), rerun: opt.RerunWrites, closing: make(chan struct{}), checked: make(chan struct{})}
+	db = &DB{bolt: b, path: path, auditKey: bytes.Clone(opt.AuditKey), rerun: opt.RerunWrites,
+		ready: make(chan struct{}), closing: make(chan struct{}), checked: make(chan struct{})}
+	if mode == walkStart && db.migrationsPending(list) {
+		if err := checkPageTree(path, walkStructure, nil); err != nil {
+			b.Close()
+			return nil, damagedError(path, err)
+		}
+		mode = walkStructure
+	}
 	if err := db.prepare(opt, list); err != nil {
 		b.Close()
 		return nil, err
+	}
+	if mode == walkStructure {
+		close(db.ready)
 	}
 	if opt.NoBackgroundCheck {
 		close(db.checked)
 	} else {
 		db.checker.Add(1)
-		go db.checkInBackground()
+		go db.checkInBackground(mode == walkStart)
 	}
 	return db, nil
+}
+
+// KeyStored reports whether Open's key check found the database's check
+// value and passed: a start then need not read it again.
+func (db *DB) KeyStored() bool { return db.keyOK }
+
+// migrationsPending reports whether Open will migrate the file.
+func (db *DB) migrationsPending(list []migration) bool {
+	var v uint64
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) { v, err = schemaVersion(tx); return err })
+	return err != nil || v != uint64(len(list))
+}
+
+// gate waits until the page tree's structure has been checked, and refuses
+// every transaction, reads too, on a tree that does not hold together.
+func (db *DB) gate() error {
+	if db.ready != nil { // nil: a file checked whole before it was opened (CheckFile)
+		<-db.ready
+	}
+	if p := db.unsafe.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // prepare checks the key, migrates, and refuses a chain that was never
@@ -127,7 +173,9 @@ func (db *DB) prepare(opt Options, list []migration) error {
 			if v, err := schemaVersion(btx); err != nil || v == 0 {
 				return err // a new database: nothing sealed yet
 			}
-			return opt.CheckKey(db.tx(btx))
+			stored, err := opt.CheckKey(db.tx(btx))
+			db.keyOK = stored && err == nil
+			return err
 		})
 		if err != nil {
 			return err
@@ -142,7 +190,7 @@ func (db *DB) prepare(opt Options, list []migration) error {
 // checkBeforeOpen refuses a file bbolt must not be given: an empty one
 // where a database must exist, a bad header, or a page tree that does not
 // hold together (bbolt trusts its file, and would fault or loop on it).
-func checkBeforeOpen(path string, existing bool) error {
+func checkBeforeOpen(path string, existing bool, mode walkMode) error {
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -159,7 +207,7 @@ func checkBeforeOpen(path string, existing bool) error {
 	if err := checkBoltHeader(path, st.Size()); err != nil {
 		return damagedError(path, err)
 	}
-	if err := checkPageTree(path, false, nil); err != nil {
+	if err := checkPageTree(path, mode, nil); err != nil {
 		return damagedError(path, err)
 	}
 	return nil
@@ -186,6 +234,9 @@ func (db *DB) Close() error {
 // Update runs fn in one write transaction; it commits (with fsync) only if
 // fn returns nil.
 func (db *DB) Update(fn func(tx *Tx) error) (err error) {
+	if err := db.gate(); err != nil {
+		return err
+	}
 	if err := db.Damaged(); err != nil {
 		return err
 	}
@@ -220,6 +271,9 @@ func (db *DB) managed(fn func(tx *Tx) error) func(*bolt.Tx) error {
 // their transactions into one commit. fn may run more than once, so it must
 // not have effects outside the transaction.
 func (db *DB) Batch(fn func(tx *Tx) error) (err error) {
+	if err := db.gate(); err != nil {
+		return err
+	}
 	if err := db.Damaged(); err != nil {
 		return err
 	}
@@ -234,6 +288,9 @@ func (db *DB) Writes() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) (err error) {
+	if err := db.gate(); err != nil {
+		return err
+	}
 	defer db.recoverDamage(&err)
 	return db.bolt.View(db.managed(fn))
 }

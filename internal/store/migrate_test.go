@@ -62,7 +62,7 @@ func TestOpenUpToDateWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db, err = Open(dir, Options{AuditKey: []byte("k"), NoBackgroundCheck: true, Existing: true, CheckKey: func(*Tx) error { return nil }})
+	db, err = Open(dir, Options{AuditKey: []byte("k"), NoBackgroundCheck: true, Existing: true, CheckKey: func(*Tx) (bool, error) { return false, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

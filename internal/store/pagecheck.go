@@ -15,34 +15,45 @@ import (
 // from the root must lie inside the file, carry its own id, have a known
 // type, keep its elements inside itself, and be reached once; sub-buckets
 // (inline ones too) are checked the same way, to a bounded depth; the
-// freelist must name pages inside the file.
-//
-// With leaves false (at open, where time counts) the leaves of Gatehouse's
-// buckets are checked by their page header only: their contents are left
-// to the background check (DB.CheckPages). The root bucket's leaves, which
-// name the buckets, are always read in full. stop, if closed, ends the walk.
-func checkPageTree(path string, leaves bool, stop <-chan struct{}) (err error) {
+// freelist must name pages inside the file. How far it reads is its mode;
+// stop, if closed, ends the walk.
+func checkPageTree(path string, mode walkMode, stop <-chan struct{}) error {
+	_, err := walkPages(path, mode, stop)
+	return err
+}
+
+// walkPages is checkPageTree, counting the pages it read.
+func walkPages(path string, mode walkMode, stop <-chan struct{}) (pages int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m, err := bestMeta(f)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if uint64(st.Size())/m.pageSize < m.pgid {
-		return errors.New("the file is cut short")
+		return 0, errors.New("the file is cut short")
 	}
-	pages, unmap, err := mapPages(f, st.Size())
-	if err != nil {
-		return err
+	// A whole walk reads through a mapping; a start reads a few dozen pages,
+	// where mapping would cost more. A walk someone waits for (stop is nil)
+	// fills the mapping at once; a background one (stop set) must not, as
+	// filling holds the process's memory map and every other thread's
+	// page faults wait for it: the server would stall while it ran.
+	var r io.ReaderAt = f
+	if mode != walkStart {
+		mapping, unmap, err := mapPages(f, st.Size(), stop == nil)
+		if err != nil {
+			return 0, err
+		}
+		defer unmap()
+		r = mapping
 	}
-	defer unmap()
 	// A file cut short under the mapping faults instead of failing a read.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -50,16 +61,16 @@ func checkPageTree(path string, leaves bool, stop <-chan struct{}) (err error) {
 			err = fmt.Errorf("the file cannot be read: %v", r)
 		}
 	}()
-	w := &pageWalker{f: pages, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), leaves: leaves, stop: stop}
+	w := &pageWalker{f: r, ps: m.pageSize, hwm: m.pgid, seen: make([]uint64, m.pgid/64+1), mode: mode, stop: stop}
 	if err := w.page(m.root, 0, 0); err != nil {
-		return err
+		return w.pages, err
 	}
 	if m.freelist != ^uint64(0) { // bbolt writes this when the freelist is not synced
 		if err := w.freelist(m.freelist); err != nil {
-			return err
+			return w.pages, err
 		}
 	}
-	return nil
+	return w.pages, nil
 }
 
 type metaInfo struct{ pageSize, root, freelist, pgid, txid uint64 }
@@ -117,14 +128,36 @@ func fnv64a(b []byte) uint64 {
 	return h
 }
 
+// walkMode is how much of the tree checkPageTree reads.
+type walkMode int
+
+const (
+	// walkStart is what a start needs before bbolt reads the file: the
+	// root bucket's pages in full, the small buckets Open reads (meta,
+	// settings) as walkStructure does, and of every other bucket only the
+	// path to its first key (what Open's cursors touch). It reads a few
+	// dozen pages whatever the file's size; walkStructure follows at once
+	// in the background, and no transaction runs until it has passed.
+	walkStart walkMode = iota
+	// walkStructure reads every branch page, and every leaf by its page
+	// header: what bbolt needs to be safe from loops and wild reads.
+	walkStructure
+	// walkFull reads every leaf in full as well.
+	walkFull
+)
+
+// startBuckets are the buckets Open reads by key before the structure
+// check has run; a start checks them whole.
+var startBuckets = [][]byte{bucketMeta, bucketSettings}
+
 type pageWalker struct {
-	f      io.ReaderAt
-	ps     uint64
-	hwm    uint64
-	seen   []uint64 // a bit per page
-	leaves bool
-	stop   <-chan struct{}
-	pages  int
+	f     io.ReaderAt
+	ps    uint64
+	hwm   uint64
+	seen  []uint64 // a bit per page
+	mode  walkMode
+	stop  <-chan struct{}
+	pages int
 }
 
 const (
@@ -199,7 +232,7 @@ func (w *pageWalker) page(id uint64, depth, nest int) error {
 	if flags != flagBranch && flags != flagLeaf {
 		return fmt.Errorf("page %d has an unknown type", id)
 	}
-	if flags == flagLeaf && nest > 0 && !w.leaves {
+	if flags == flagLeaf && nest > 0 && w.mode < walkFull {
 		return nil
 	}
 	buf, err := w.body(id, overflow)
@@ -207,6 +240,39 @@ func (w *pageWalker) page(id uint64, depth, nest int) error {
 		return err
 	}
 	return w.elements(buf, id, depth, nest, false)
+}
+
+func isStartBucket(name []byte) bool {
+	for _, b := range startBuckets {
+		if string(b) == string(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstPath checks a bucket's pages from its root to its first leaf (the
+// leaf by its header): the pages a cursor's First reads.
+func (w *pageWalker) firstPath(id uint64, depth int) error {
+	if depth > maxDepth {
+		return errors.New("the page tree is too deep")
+	}
+	flags, overflow, err := w.header(id)
+	if err != nil || flags == flagLeaf {
+		return err
+	}
+	if flags != flagBranch {
+		return fmt.Errorf("page %d has an unknown type", id)
+	}
+	buf, err := w.body(id, overflow)
+	if err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	if count := int(le.Uint16(buf[10:])); count == 0 || 16+count*16 > len(buf) {
+		return fmt.Errorf("page %d has no room for its elements", id)
+	}
+	return w.firstPath(le.Uint64(buf[24:]), depth+1)
 }
 
 // elements checks the elements of one page held in buf.
@@ -249,7 +315,11 @@ func (w *pageWalker) elements(buf []byte, id uint64, depth, nest int, inline boo
 		if len(val) < 16 {
 			return fmt.Errorf("a bucket header on page %d is too short", id)
 		}
-		if root := le.Uint64(val); root != 0 {
+		if root := le.Uint64(val); root != 0 && nest == 0 && w.mode == walkStart && !isStartBucket(buf[e+pos:e+pos+ksize]) {
+			if err := w.firstPath(root, depth+1); err != nil {
+				return err
+			}
+		} else if root != 0 {
 			if err := w.page(root, depth+1, nest+1); err != nil {
 				return err
 			}

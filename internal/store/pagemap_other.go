@@ -8,6 +8,6 @@ import (
 )
 
 // mapPages reads the file with system calls where mmap is not at hand.
-func mapPages(f *os.File, size int64) (io.ReaderAt, func(), error) {
+func mapPages(f *os.File, size int64, _ bool) (io.ReaderAt, func(), error) {
 	return f, func() {}, nil
 }

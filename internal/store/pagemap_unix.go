@@ -11,11 +11,15 @@ import (
 // mapPages maps the file read-only for the page check: reading a page
 // header from memory costs a fraction of a read system call, and Open
 // reads one per page (half a million for a 2 GB file).
-func mapPages(f *os.File, size int64) (io.ReaderAt, func(), error) {
+func mapPages(f *os.File, size int64, populate bool) (io.ReaderAt, func(), error) {
 	if size <= 0 || int64(int(size)) != size {
 		return f, func() {}, nil
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED|mapPopulate)
+	flags := syscall.MAP_SHARED
+	if populate {
+		flags |= mapPopulate
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, flags)
 	if err != nil {
 		return f, func() {}, nil // the check still works, by reads
 	}

@@ -158,7 +158,7 @@ func GenerateOfficeAuditLog(db *store.DB, o OfficeLog, now time.Time) error {
 
 // describeOffice gives an office event about someone else its subject (any
 // of the actors: a long tail) and change summary, as core records them:
-// role changes among the six roles, renames (each one distinct), and the
+// role changes among the six roles, a few renames (distinct values), the
 // fixed phrases of the other actions.
 func describeOffice(e *store.Event, rng *rand.Rand, actors int) {
 	roles := []string{"SUPER_ADMIN", "ADMIN", "MANAGER", "AGENT", "CUSTOMER", "VENDOR"}
@@ -167,13 +167,13 @@ func describeOffice(e *store.Event, rng *rand.Rand, actors int) {
 	case "user":
 		e.SubjectName, e.SubjectEmail = fmt.Sprintf("Person %d", subject), fmt.Sprintf("person%d@client%d.example", subject, subject%5)
 	case "invitation":
-		e.SubjectEmail = fmt.Sprintf("new%d@client%d.example", rng.Intn(actors*2), subject%5)
+		e.SubjectEmail = fmt.Sprintf("person%d@client%d.example", subject, subject%5) // invitees become the users
 	}
 	switch e.Action {
 	case "update":
 		if e.ResourceType != "user" {
 			e.Change = "retention days 90 → 30"
-		} else if rng.Intn(3) == 0 {
+		} else if rng.Intn(40) == 0 { // renames are rare; each is a value of its own
 			e.Change = fmt.Sprintf("name Person %d → Person %d %s", subject, subject, []string{"Smith", "Jones", "Núñez", "Zoë"}[rng.Intn(4)])
 		} else {
 			e.Change = "role " + roles[1+rng.Intn(5)] + " → " + roles[1+rng.Intn(5)]
