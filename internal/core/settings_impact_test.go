@@ -95,10 +95,10 @@ func TestImpactOfRequiring2FACountsAdminsWithout2FA(t *testing.T) {
 	e.addPerson("Abe", auth.Admin, true, false, 1, acme) // also listed in Acme: counted once
 	sueUser := e.addPerson("Sue", auth.SuperAdmin, true, false, 1)
 	sue := e.signIn("sue@example.com")
-	e.setMFA(sueUser.ID) // has 2FA (turned on after signing in, to skip the code step here)
-	e.addPerson("Ina", auth.Admin, false, false, 1)      // inactive
-	e.addPerson("Max", auth.Manager, true, false, 1)     // not an admin
-	e.addPerson("Cora", auth.Admin, true, false, acme)   // a customer tenant's admin: the policy covers them too
+	e.setMFA(sueUser.ID)                               // has 2FA (turned on after signing in, to skip the code step here)
+	e.addPerson("Ina", auth.Admin, false, false, 1)    // inactive
+	e.addPerson("Max", auth.Manager, true, false, 1)   // not an admin
+	e.addPerson("Cora", auth.Admin, true, false, acme) // a customer tenant's admin: the policy covers them too
 	e.addPerson("Vic", auth.Vendor, true, false, acme)
 	before := len(e.events())
 
