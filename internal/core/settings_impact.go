@@ -112,8 +112,12 @@ func requireMFARisk(tx *store.Tx, c settingsChange) (*SettingsRisk, error) {
 	if n == 0 {
 		return nil, nil
 	}
+	you := !c.a.user.MFAEnabled && (c.a.user.Role == auth.SuperAdmin || c.a.user.Role == auth.Admin)
 	msg := counted(n, "admin", "admins") + " without 2FA will have to set it up at their next sign-in, before they can do anything else."
-	if u := c.a.user; !u.MFAEnabled && (u.Role == auth.SuperAdmin || u.Role == auth.Admin) {
+	switch {
+	case you && n == 1:
+		msg = "You are the only admin without 2FA: you will have to set it up at your next sign-in. You can do it now in Account settings → Security."
+	case you:
 		msg += " You are one of them: set it up now in Account settings → Security, or you will be asked at your next sign-in."
 	}
 	return &SettingsRisk{Setting: "requireMfaForAdmins", Title: "Require 2FA for admins?", Message: msg, Count: n}, nil
@@ -141,8 +145,12 @@ func multiTenantOffRisk(tx *store.Tx, c settingsChange) (*SettingsRisk, error) {
 		return nil, nil
 	}
 	sort.Slice(names, func(i, j int) bool { return store.Fold(names[i]) < store.Fold(names[j]) })
-	msg := fmt.Sprintf("Turning multi-tenant off hides %s (%s; %s) from the tenant switcher and the Tenants page. Their people can still sign in; nothing is deleted, and turning it back on shows them again.",
-		counted(len(names), "tenant", "tenants"), listSome(names, 3), counted(members, "member", "members"))
+	which := listSome(names, 3)
+	if members > 0 {
+		which += "; " + counted(members, "member", "members")
+	}
+	msg := fmt.Sprintf("Turning multi-tenant off hides %s (%s) from the tenant switcher and the Tenants page. Their people can still sign in; nothing is deleted, and turning it back on shows them again.",
+		counted(len(names), "tenant", "tenants"), which)
 	return &SettingsRisk{Setting: "multiTenant", Title: "Turn multi-tenant off?", Message: msg, Count: len(names)}, nil
 }
 
@@ -179,13 +187,18 @@ func lanOffRisk(tx *store.Tx, c settingsChange) (*SettingsRisk, error) {
 		return nil, err
 	}
 	msg := "The desktop app will stop serving the office LAN from its next start: staff can no longer open Gatehouse in a browser. "
-	switch n := len(people); {
+	n, you := len(people), people[c.a.user.ID] && remote(Caller{IP: c.a.ip})
+	switch {
 	case n == 0:
 		msg += "Nobody is signed in from another computer right now."
-	case people[c.a.user.ID] && remote(Caller{IP: c.a.ip}):
-		msg += counted(n, "person", "people") + " signed in from other computers, you among them, will lose access then."
+	case n == 1 && you:
+		msg += "You are signed in from another computer, and will lose access then."
+	case n == 1:
+		msg += "1 person is signed in from another computer, and will lose access then."
+	case you:
+		msg += thousands(n) + " people are signed in from other computers, you among them, and will lose access then."
 	default:
-		msg += counted(n, "person", "people") + " signed in from other computers will lose access then."
+		msg += thousands(n) + " people are signed in from other computers, and will lose access then."
 	}
 	return &SettingsRisk{Setting: "lanEnabled", Title: "Stop serving the office LAN?", Message: msg, Count: len(people)}, nil
 }

@@ -132,9 +132,11 @@ func TestImpactOfRequiring2FACountsAdminsWithout2FA(t *testing.T) {
 func TestImpactOfRequiring2FAWhenEveryAdminHasIt(t *testing.T) {
 	e := newEnv(t)
 	root := e.setup()
+	on := true
+	oneRisk(t, "only the caller lacks it", e.impact(root, SettingsInput{RequireMFAForAdmins: &on}), "requireMfaForAdmins", 1,
+		"You are the only admin without 2FA: you will have to set it up at your next sign-in.")
 	e.setMFA(1)
 	e.addPerson("Agnes", auth.Agent, true, false, 1)
-	on := true
 	noRisk(t, "every admin has 2FA", e.impact(root, SettingsInput{RequireMFAForAdmins: &on}))
 }
 
@@ -144,7 +146,9 @@ func TestImpactOfMultiTenantOff(t *testing.T) {
 	e, root := tenantEnv(t)
 	off := false
 	noRisk(t, "no customer tenants", e.impact(root, SettingsInput{MultiTenant: &off}))
-	acme, beta := e.tenant(root, "acme"), e.tenant(root, "Beta Ltd")
+	acme := e.tenant(root, "acme")
+	oneRisk(t, "one tenant, nobody in it", e.impact(root, SettingsInput{MultiTenant: &off}), "multiTenant", 1, "hides 1 tenant (acme) from the tenant switcher")
+	beta := e.tenant(root, "Beta Ltd")
 	e.addPerson("Cora", auth.Admin, true, false, acme)
 	e.addPerson("Carl", auth.Agent, true, false, acme)
 	e.addPerson("Bea", auth.Customer, false, false, beta)
@@ -218,7 +222,7 @@ func TestImpactOfLANOffCountsPeopleOnTheLAN(t *testing.T) {
 	}
 	off := false
 	oneRisk(t, "LAN off", e.impact(root, SettingsInput{LANEnabled: &off}), "lanEnabled", 2,
-		"2 people signed in from other computers, you among them, will lose access")
+		"2 people are signed in from other computers, you among them, and will lose access")
 
 	// From the window, with nobody else on the LAN.
 	e.advance(SessionIdle + time.Minute)
@@ -228,8 +232,12 @@ func TestImpactOfLANOffCountsPeopleOnTheLAN(t *testing.T) {
 	}
 	window := WithCaller(context.Background(), Caller{Token: tok, IP: "desktop"})
 	oneRisk(t, "nobody on the LAN", e.impact(window, SettingsInput{LANEnabled: &off}), "lanEnabled", 0, "Nobody is signed in from another computer")
+	e.signIn("sam@kwgroup.uk")
+	oneRisk(t, "Sam on the LAN", e.impact(window, SettingsInput{LANEnabled: &off}), "lanEnabled", 1, "1 person is signed in from another computer, and will lose access")
 	on := true
 	noRisk(t, "staying on", e.impact(window, SettingsInput{LANEnabled: &on}))
+	e.advance(SessionIdle + time.Minute)
+	oneRisk(t, "only the caller on the LAN", e.impact(e.signIn("mitch@kwgroup.uk"), SettingsInput{LANEnabled: &off}), "lanEnabled", 1, "You are signed in from another computer")
 }
 
 // Keeping daily backups fewer days counts the scheduled backups the next
