@@ -194,6 +194,12 @@ func (a *App) UpdateSettings(in core.SettingsInput) (core.Settings, error) {
 	return a.core.UpdateSettings(a.ctx(), in)
 }
 
+// SettingsImpact says, counted, what saving a settings change would do to
+// other people or kept data, so the page can ask first.
+func (a *App) SettingsImpact(in core.SettingsInput) (core.SettingsImpact, error) {
+	return a.core.SettingsImpact(a.ctx(), in)
+}
+
 // SendTestEmail sends a test e-mail with the saved SMTP settings.
 func (a *App) SendTestEmail(to string) (core.TestEmailResult, error) {
 	return a.core.SendTestEmail(a.ctx(), to)

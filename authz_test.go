@@ -217,6 +217,9 @@ var authzRows = map[string]authzRow{
 	"UpdateSettings": {guard: platform, call: func(a *App, _ *authzCase) error {
 		return ignore(a.UpdateSettings(core.SettingsInput{RetentionDays: ptr(400)}))
 	}},
+	"SettingsImpact": {guard: platform, call: func(a *App, _ *authzCase) error {
+		return ignore(a.SettingsImpact(core.SettingsInput{RequireMFAForAdmins: ptr(true), RetentionDays: ptr(1)}))
+	}},
 	"SendTestEmail": {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.SendTestEmail("it@example.com")) }},
 	"ListTenants":   {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.ListTenants()) }},
 	"CreateTenant":  {guard: platform, call: func(a *App, _ *authzCase) error { return ignore(a.CreateTenant("Gamma Ltd")) }},

@@ -24,8 +24,10 @@ test('multi-tenant: create Acme, shadow staff switch in unseen, invite into Acme
   // Off by default: no tenant pickers, no Tenants page.
   await expect(page.getByRole('link', { name: 'Tenants' })).toHaveCount(0)
   await page.getByRole('link', { name: 'Settings', exact: true }).click()
-  await page.getByRole('checkbox', { name: 'Multi-tenant' }).check()
-  await expect(page.getByRole('status')).toHaveText('Multi-tenant is on.')
+  const mt = page.getByRole('form', { name: 'Multi-tenant' })
+  await mt.getByRole('checkbox', { name: 'Multi-tenant' }).check()
+  await mt.getByRole('button', { name: 'Save multi-tenant' }).click()
+  await expect(mt.getByRole('status')).toHaveText('Saved. Multi-tenant is on.')
 
   await page.getByRole('link', { name: 'Tenants' }).click()
   await expect(page.getByRole('row', { name: /KW Group/ })).toContainText('Admin tenancy')

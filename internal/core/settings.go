@@ -165,19 +165,8 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Setting
 		if err := applySettings(&g, &m, in, s.sealer); err != nil {
 			return err
 		}
-		if m.Host != "" || m.FromAddress != "" {
-			if m.Host == "" {
-				return fieldError("smtpHost", "Enter the SMTP server's host name, or clear the sender address to turn e-mail off.")
-			}
-			if m.FromAddress == "" {
-				return fieldError("smtpFromAddress", "Enter the address invitations are sent from.")
-			}
-			if m.Port == 0 {
-				m.Port = defaultPort(m.Security)
-			}
-			if m.Security == "" {
-				m.Security = mail.StartTLS
-			}
+		if err := completeSMTP(&m); err != nil {
+			return err
 		}
 		if err := tx.PutSetting(settingGeneral, g); err != nil {
 			return err
@@ -192,6 +181,27 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsInput) (Setting
 		return record(tx, a.now, a.who(), a.tenant.ID, ActUpdate, ResSettings, 0, &change{Before: before, After: after})
 	})
 	return out, s.internal("update settings", err)
+}
+
+// completeSMTP checks that a server and a sender come together (or neither:
+// e-mail off) and fills the port and security a server needs.
+func completeSMTP(m *smtpSettings) error {
+	if m.Host == "" && m.FromAddress == "" {
+		return nil
+	}
+	if m.Host == "" {
+		return fieldError("smtpHost", "Enter the SMTP server's host name, or clear the sender address to turn e-mail off.")
+	}
+	if m.FromAddress == "" {
+		return fieldError("smtpFromAddress", "Enter the address invitations are sent from.")
+	}
+	if m.Port == 0 {
+		m.Port = defaultPort(m.Security)
+	}
+	if m.Security == "" {
+		m.Security = mail.StartTLS
+	}
+	return nil
 }
 
 func defaultPort(sec mail.Security) int {

@@ -85,6 +85,23 @@ func (t *Tx) countHour(tenant uint64, e *Event, key []byte) error {
 	return t.b(bucketAuditHours).Put(k, encodeHour(h))
 }
 
+// uncountHour takes a removed event off its hour's counters (a retention
+// cut may fall inside an hour: the hour's later events stay counted).
+func (t *Tx) uncountHour(tenant uint64, e *Event, key []byte) error {
+	k := hourKey(tenant, keyTime(key))
+	h, err := t.getHour(k)
+	if err != nil {
+		return err
+	}
+	if h.Events--; h.Events <= 0 {
+		return t.b(bucketAuditHours).Delete(k)
+	}
+	if h.Actions[e.Action]--; h.Actions[e.Action] <= 0 {
+		delete(h.Actions, e.Action)
+	}
+	return t.b(bucketAuditHours).Put(k, encodeHour(h))
+}
+
 // Hours returns the counters of tenant's hours from since to until.
 func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) {
 	var out []HourCounts

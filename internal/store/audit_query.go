@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -352,6 +354,33 @@ func (t *Tx) PruneAudit(before time.Time, max int) (int, error) {
 	return len(keys), t.putAuditHead(head)
 }
 
+// CountEventsBefore is how many events have key times before before: what
+// a retention cut there removes (PruneAudit). Whole hours come from the
+// hourly counters (their first number only); the hour before falls in is
+// counted event by event from whichever of its ends is nearer.
+func (t *Tx) CountEventsBefore(before time.Time) (int, error) {
+	cut := nanos(before)
+	hour := floorHour(cut)
+	n := 0
+	end := hourKey(0, hourOf(hour))
+	c := t.b(bucketAuditHours).Cursor()
+	for k, v := c.Seek(u64(0)); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+		events, w := binary.Uvarint(v)
+		if w <= 0 {
+			return 0, fmt.Errorf("corrupt hour counters %x", k)
+		}
+		n += int(events)
+	}
+	add := func(h HourCounts, sign int) { n += sign * h.Events }
+	if cut-hour <= hourNanos/2 {
+		return n, t.countRange(0, hour, cut, add)
+	}
+	if err := t.addHour(0, hour, add); err != nil {
+		return 0, err
+	}
+	return n, t.countRange(0, cut, hour+hourNanos, func(h HourCounts, sign int) { add(h, -sign) })
+}
+
 func (t *Tx) unindexEvent(e *Event, key []byte) error {
 	if err := t.b(bucketAuditSum).Delete(key); err != nil {
 		return err
@@ -370,7 +399,7 @@ func (t *Tx) unindexEvent(e *Event, key []byte) error {
 				return err
 			}
 		}
-		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, keyTime(key))); err != nil {
+		if err := t.uncountHour(tenant, e, key); err != nil {
 			return err
 		}
 		lastKey := join(u64(tenant), []byte(e.ActorKey()))

@@ -304,9 +304,9 @@ func (t *Tx) countDirectory(tenant uint64, u *User, delta int64) error {
 	return b.Put(k, u64(uint64(n)))
 }
 
-// directoryCount is how many users of tenant's list have the role and
+// DirectoryCount is how many users of tenant's list have the role and
 // status (empty role, nil active: any), from the counters.
-func (t *Tx) directoryCount(tenant uint64, role auth.Role, active *bool) int {
+func (t *Tx) DirectoryCount(tenant uint64, role auth.Role, active *bool) int {
 	total := 0
 	c := t.b(bucketDirCount).Cursor()
 	prefix := u64(tenant)
@@ -317,6 +317,31 @@ func (t *Tx) directoryCount(tenant uint64, role auth.Role, active *bool) int {
 		}
 	}
 	return total
+}
+
+// CountWithoutMFA is how many active users whose own organisation is
+// tenant hold role and have not set up 2FA. It reads only that role's rows
+// of the tenant's role order (a role's rows sit together there), so it costs
+// as many rows as the tenant has holders of the role.
+func (t *Tx) CountWithoutMFA(tenant uint64, role auth.Role) (int, error) {
+	if !role.Valid() {
+		return 0, fmt.Errorf("count without 2FA: unknown role %q", role)
+	}
+	prefix := join(u64(tenant), []byte{byte(255 - role.Rank())})
+	n := 0
+	c := t.b(bucketDirRole).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		r := rowView(v)
+		if !r.valid() {
+			return 0, fmt.Errorf("users list row %x is damaged", k)
+		}
+		// VENDOR and CUSTOMER share a rank, so the row's own role decides.
+		f := r.flags()
+		if auth.Role(r.role()) == role && f&rowHome != 0 && f&rowActive != 0 && f&rowMFA == 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // maxCounted bounds how many rows a searched total counts; past it the
@@ -448,7 +473,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	}
 	page.Rows = rows
 	if !counting {
-		page.Total = t.directoryCount(q.TenantID, q.Role, q.Active)
+		page.Total = t.DirectoryCount(q.TenantID, q.Role, q.Active)
 	} else if page.Total, page.TotalAtLeast = counted, counted > maxCounted; page.TotalAtLeast {
 		page.Total = maxCounted
 	}

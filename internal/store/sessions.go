@@ -86,6 +86,24 @@ func (t *Tx) DeleteUserSessions(userID uint64) (int, error) {
 	return len(ss), nil
 }
 
+// EachSession calls fn with every stored session, in key order, until fn
+// returns false. The sessions bucket has no index to narrow a question
+// about all clients, so this reads each one: callers keep it off hot paths.
+func (t *Tx) EachSession(fn func(*Session) bool) error {
+	c := t.b(bucketSessions).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var s Session
+		if err := unmarshal(k, v, &s); err != nil {
+			return err
+		}
+		s.ID = bytes.Clone(k)
+		if !fn(&s) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // SweepSessions looks at up to max sessions after the key after (nil: from
 // the start), deletes those dead says are over, and returns the last key
 // looked at (nil when the bucket is done) and how many it deleted.

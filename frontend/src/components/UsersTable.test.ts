@@ -18,6 +18,9 @@ describe('UsersTable', () => {
     const [mitch, pat] = screen.getAllByRole('row').slice(1)
     expect(within(mitch).getAllByRole('cell').map((c) => c.textContent?.trim())).toEqual(['Mitch', 'mitch@kwgroup.uk', 'ADMIN', '✓ On', 'Active', '18/05/26'])
     expect(within(pat).getAllByRole('cell').map((c) => c.textContent?.trim())).toEqual(['Pat', 'pat@kwgroup.uk', 'AGENT', '—', 'Inactive', '—'])
+    // The list keeps the seed's codes; the display name is a tooltip.
+    expect(within(mitch).getByText('ADMIN').getAttribute('title')).toBe('Admin')
+    expect(within(pat).getByText('AGENT').getAttribute('title')).toBe('Agent')
   })
 
   it('marks the sorted column and asks to sort when any header is clicked', async () => {

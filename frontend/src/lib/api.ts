@@ -244,6 +244,19 @@ export interface SettingsInput {
   smtpFromAddress?: string
 }
 
+/** One consequence of a settings change worth confirming, counted by the server. */
+export interface SettingsRisk {
+  /** The SettingsInput field that causes it. */
+  setting: keyof SettingsInput
+  title: string
+  message: string
+  count: number
+}
+
+export interface SettingsImpact {
+  risks: SettingsRisk[]
+}
+
 export interface UserRow {
   id: number
   name: string
@@ -486,6 +499,7 @@ export const api = {
   acceptInvitation: (input: { token: string; name: string; password: string }) => call<SignInResult>('AcceptInvitation', input),
   getSettings: () => call<Settings>('GetSettings'),
   updateSettings: (input: SettingsInput) => call<Settings>('UpdateSettings', input),
+  settingsImpact: (input: SettingsInput) => call<SettingsImpact>('SettingsImpact', input),
   sendTestEmail: (to: string) => call<{ sent: boolean; error: string }>('SendTestEmail', to),
   listTenants: () => call<TenantRow[]>('ListTenants'),
   createTenant: (name: string) => call<TenantView>('CreateTenant', name),

@@ -1,5 +1,5 @@
 import type { BulkAction, BulkResult, Role } from './api'
-import { roleLabels } from './format'
+import { roleName } from './roles'
 
 // What a bulk action on the users list asks before it runs, and what it
 // says after: how many were done, and each refusal with its reason.
@@ -7,7 +7,7 @@ import { roleLabels } from './format'
 const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`
 
 export function bulkVerb(action: BulkAction, role?: Role): string {
-  if (action === 'role') return `Change role to ${roleLabels[role ?? ''] ?? role}`
+  if (action === 'role') return `Change role to ${roleName(role)}`
   return action === 'deactivate' ? 'Deactivate' : 'Reactivate'
 }
 
@@ -20,7 +20,7 @@ export function bulkQuestion(action: BulkAction, n: number, role?: Role): { titl
     case 'reactivate':
       return { title: `Reactivate ${who}?`, message: 'Each can sign in again with their password. Anyone you may not reactivate is left as they are and listed with the reason.' }
     default:
-      return { title: `Make ${who} ${roleLabels[role ?? ''] ?? role}?`, message: 'Each gets the new role at once. Anyone whose role you may not change to it is left as they are and listed with the reason.' }
+      return { title: `Make ${who} ${roleName(role)}?`, message: 'Each gets the new role at once. Anyone whose role you may not change to it is left as they are and listed with the reason.' }
   }
 }
 

@@ -17,12 +17,3 @@ export function formatDateTime(iso: string | null | undefined): string {
   if (isNaN(d.getTime())) return '—'
   return `${pad(d.getDate())}/${pad(d.getMonth() + 1)} ${pad(d.getHours())}:${pad(d.getMinutes())}`
 }
-
-export const roleLabels: Record<string, string> = {
-  SUPER_ADMIN: 'Super admin',
-  ADMIN: 'Admin',
-  MANAGER: 'Manager',
-  AGENT: 'Agent',
-  VENDOR: 'Contractor / Vendor',
-  CUSTOMER: 'Customer',
-}

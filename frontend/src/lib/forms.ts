@@ -43,6 +43,12 @@ export const password: Check = (v) => {
   return ''
 }
 
+/** wholeNumber: empty, or a whole number of 0 or more written in digits. */
+export const wholeNumber =
+  (message: string): Check =>
+  (v) =>
+    v.trim() === '' || /^\d+$/.test(v.trim()) ? '' : message
+
 export const maxChars =
   (n: number, message = `Use at most ${n} characters.`): Check =>
   (v) =>
