@@ -142,6 +142,9 @@ var authzRows = map[string]authzRow{
 	"ListUsers": {guard: needsUser, target: memberOf, call: func(a *App, c *authzCase) error {
 		return ignore(a.ListUsers(core.ListUsersInput{TenantID: c.tenant}))
 	}},
+	"SaveUsersExport": {guard: needsUser, target: memberOf, call: func(a *App, c *authzCase) error {
+		return ignore(a.SaveUsersExport(core.ListUsersInput{TenantID: c.tenant}))
+	}},
 	"GetUser": {guard: needsUser, target: userToRead, self: true, call: func(a *App, c *authzCase) error { return ignore(a.GetUser(c.id)) }},
 	"UpdateUser": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error {
 		return ignore(a.UpdateUser(core.UpdateUserInput{ID: c.id, Name: ptr("Renamed Person")}))

@@ -514,6 +514,8 @@ export const api = {
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
   saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
+  /** The desktop window's "Save as CSV…" of the users list (browsers use GET /download/users). */
+  saveUsersExport: (input: ListUsersInput) => call<{ path: string; users: number; cancelled: boolean }>('SaveUsersExport', input),
   saveBackup: (passphrase: string) => call<{ path: string; size: number; cancelled: boolean }>('SaveBackup', passphrase),
   newBackupRecoveryKey: () => call<{ identity: string; recipient: string }>('NewBackupRecoveryKey'),
 }
