@@ -123,6 +123,12 @@ func (a *App) ResendInvitation(id uint64) (core.InviteResult, error) {
 	return a.core.ResendInvitation(a.ctx(), id)
 }
 
+// BulkResendInvitations re-sends the selected invitations, each under the
+// rules of ResendInvitation.
+func (a *App) BulkResendInvitations(in core.ResendInvitationsInput) (core.BulkResult, error) {
+	return a.core.BulkResendInvitations(a.ctx(), in)
+}
+
 // RevokeInvitation stops an invitation's link from working.
 func (a *App) RevokeInvitation(id uint64) (core.InvitationView, error) {
 	return a.core.RevokeInvitation(a.ctx(), id)

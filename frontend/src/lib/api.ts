@@ -276,9 +276,10 @@ export interface BulkInput {
   role?: Role
 }
 
+/** What a bulk action did; name is a user's name or an invitation's address. */
 export interface BulkResult {
   done: { id: number; name: string }[]
-  /** name is missing when the caller may not see that user. */
+  /** name is missing when the caller may not see that user or invitation. */
   refused: { id: number; name?: string; why: string }[]
 }
 
@@ -477,6 +478,7 @@ export const api = {
   sendUnsentInvitations: () => call<number>('SendUnsentInvitations'),
   invitationLink: (id: number) => call<string>('InvitationLink', id),
   resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
+  bulkResendInvitations: (ids: number[]) => call<BulkResult>('BulkResendInvitations', { ids }),
   revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),
   invitationInfo: (token: string) => call<InvitationInfo>('InvitationInfo', token),
   acceptInvitation: (input: { token: string; name: string; password: string }) => call<SignInResult>('AcceptInvitation', input),
