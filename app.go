@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -120,6 +121,12 @@ func (a *App) InvitationLink(id uint64) (string, error) { return a.core.Invitati
 // ResendInvitation makes a new link (the old one stops working) and e-mails it.
 func (a *App) ResendInvitation(id uint64) (core.InviteResult, error) {
 	return a.core.ResendInvitation(a.ctx(), id)
+}
+
+// BulkResendInvitations re-sends the selected invitations, each under the
+// rules of ResendInvitation.
+func (a *App) BulkResendInvitations(in core.ResendInvitationsInput) (core.BulkResult, error) {
+	return a.core.BulkResendInvitations(a.ctx(), in)
 }
 
 // RevokeInvitation stops an invitation's link from working.
@@ -367,26 +374,61 @@ func (a *App) SaveAuditExport(f core.AuditFilter, format string) (ExportResult, 
 		User: f.User, Since: f.Since, Until: f.Until, TenantID: f.TenantID, Limit: 1}); err != nil {
 		return ExportResult{}, err
 	}
-	path, err := a.saveFile("Save the audit log", "gatehouse-audit."+format)
+	path, n, err := a.saveExport("Save the audit log", "gatehouse-audit."+format, func(w io.Writer) (int, error) {
+		return a.core.ExportAudit(a.ctx(), f, format, w)
+	})
+	return ExportResult{Path: path, Events: n, Cancelled: path == "" && err == nil}, err
+}
+
+// UsersExportResult says where the users list was saved.
+type UsersExportResult struct {
+	Path      string `json:"path"`
+	Users     int    `json:"users"`
+	Cancelled bool   `json:"cancelled"`
+}
+
+// SaveUsersExport saves the users list, as filtered and sorted on screen, as
+// a CSV file the user picks in the window's save dialog (browsers use GET
+// /download/users instead).
+func (a *App) SaveUsersExport(in core.ListUsersInput) (UsersExportResult, error) {
+	if a.saveFile == nil {
+		return UsersExportResult{}, &core.Error{Code: core.Conflict, Message: "In a browser, use Export CSV."}
+	}
+	// Let core check the permission, the tenant and the filters first.
+	if _, err := a.core.ListUsers(a.ctx(), core.ListUsersInput{Search: in.Search, Role: in.Role, Status: in.Status,
+		Sort: in.Sort, Desc: in.Desc, TenantID: in.TenantID, Limit: 1}); err != nil {
+		return UsersExportResult{}, err
+	}
+	path, n, err := a.saveExport("Save the users list", "gatehouse-users.csv", func(w io.Writer) (int, error) {
+		return a.core.ExportUsers(a.ctx(), in, w)
+	})
+	return UsersExportResult{Path: path, Users: n, Cancelled: path == "" && err == nil}, err
+}
+
+// saveExport asks where to save a file and writes it with export; a path
+// of "" with no error is a cancelled dialog. A failed export leaves no
+// partial file behind.
+func (a *App) saveExport(title, name string, export func(io.Writer) (int, error)) (string, int, error) {
+	path, err := a.saveFile(title, name)
 	if err != nil {
-		return ExportResult{}, &core.Error{Code: core.Conflict, Message: "The save dialog could not open: " + err.Error()}
+		return "", 0, &core.Error{Code: core.Conflict, Message: "The save dialog could not open: " + err.Error()}
 	}
 	if path == "" {
-		return ExportResult{Cancelled: true}, nil
+		return "", 0, nil
 	}
 	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return ExportResult{}, &core.Error{Code: core.Conflict, Message: fmt.Sprintf("Cannot write %s: %v", path, err)}
+		return "", 0, &core.Error{Code: core.Conflict, Message: fmt.Sprintf("Cannot write %s: %v", path, err)}
 	}
-	n, err := a.core.ExportAudit(a.ctx(), f, format, file)
+	n, err := export(file)
 	if cerr := file.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		os.Remove(path)
-		return ExportResult{}, err
+		return "", 0, err
 	}
-	return ExportResult{Path: path, Events: n}, nil
+	return path, n, nil
 }
 
 // memorySession keeps the window's session token in memory: it never

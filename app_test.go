@@ -220,6 +220,48 @@ func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 	}
 }
 
+func TestSaveUsersExportIsForTheWindow(t *testing.T) {
+	srv := newTestServer(t)
+	c := newClient(t, srv)
+	c.call("Setup", core.SetupInput{Organisation: "KW", Email: "mitch@kwgroup.uk", Name: "Mitch", Password: "password123", Code: testCode})
+	res, body := c.call("SaveUsersExport", core.ListUsersInput{})
+	if res.StatusCode != 409 || !strings.Contains(body["message"].(string), "Export CSV") {
+		t.Fatalf("over the LAN: %d %v", res.StatusCode, body)
+	}
+	// In the window, the chosen file receives the list, filtered.
+	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(4, 1)})
+	svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "m@kw.uk", Name: "M", Password: "password123"})
+	app := newApp(svc, &memorySession{}, "desktop", "test")
+	if _, err := app.SignIn(core.SignInInput{Email: "m@kw.uk", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	keep := false
+	for _, name := range []string{"=Ann", "Bob"} {
+		if _, err := app.CreateUser(core.CreateUserInput{Email: strings.Trim(strings.ToLower(name), "=") + "@kw.uk", Name: name, Role: "AGENT", Password: "password123", MustChangePassword: &keep}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "users.csv")
+	var offered string
+	app.saveFile = func(_, name string) (string, error) { offered = name; return path, nil }
+	out, err := app.SaveUsersExport(core.ListUsersInput{Role: "AGENT", Sort: "name", Desc: true})
+	data, _ := os.ReadFile(path)
+	want := "name,email,role,role_name,status,two_factor,last_login,created\nBob,bob@kw.uk,AGENT,Agent,active,off,,"
+	if err != nil || out.Users != 2 || out.Path != path || offered != "gatehouse-users.csv" || !strings.HasPrefix(string(data), want) ||
+		!strings.Contains(string(data), "\n'=Ann,ann@kw.uk,AGENT,") {
+		t.Fatalf("window export: %+v %v %q", out, err, data)
+	}
+	asked := false
+	app.saveFile = func(_, _ string) (string, error) { asked = true; return path, nil }
+	if _, err := app.SaveUsersExport(core.ListUsersInput{Status: "asleep"}); core.AsError(err).Field != "status" || asked {
+		t.Fatalf("a bad filter: %v (dialog shown: %v)", err, asked)
+	}
+	app.saveFile = func(_, _ string) (string, error) { return "", nil } // the user cancelled
+	if out, err := app.SaveUsersExport(core.ListUsersInput{}); err != nil || !out.Cancelled {
+		t.Fatalf("cancelled: %+v %v", out, err)
+	}
+}
+
 func TestLANSetupNeedsTheCodePrintedAtStart(t *testing.T) {
 	srv := newTestServer(t)
 	c := newClient(t, srv)

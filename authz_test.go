@@ -142,6 +142,9 @@ var authzRows = map[string]authzRow{
 	"ListUsers": {guard: needsUser, target: memberOf, call: func(a *App, c *authzCase) error {
 		return ignore(a.ListUsers(core.ListUsersInput{TenantID: c.tenant}))
 	}},
+	"SaveUsersExport": {guard: needsUser, target: memberOf, call: func(a *App, c *authzCase) error {
+		return ignore(a.SaveUsersExport(core.ListUsersInput{TenantID: c.tenant}))
+	}},
 	"GetUser": {guard: needsUser, target: userToRead, self: true, call: func(a *App, c *authzCase) error { return ignore(a.GetUser(c.id)) }},
 	"UpdateUser": {guard: needsUser, target: userToChange, self: true, call: func(a *App, c *authzCase) error {
 		return ignore(a.UpdateUser(core.UpdateUserInput{ID: c.id, Name: ptr("Renamed Person")}))
@@ -180,6 +183,13 @@ var authzRows = map[string]authzRow{
 	}},
 	"InvitationLink":   {guard: needsUser, target: invitation, call: func(a *App, c *authzCase) error { return ignore(a.InvitationLink(c.id)) }},
 	"ResendInvitation": {guard: needsUser, target: invitation, call: func(a *App, c *authzCase) error { return ignore(a.ResendInvitation(c.id)) }},
+	"BulkResendInvitations": {guard: needsUser, target: invitation, call: func(a *App, c *authzCase) error {
+		res, err := a.BulkResendInvitations(core.ResendInvitationsInput{IDs: []uint64{c.id}})
+		if err == nil && len(res.Refused) > 0 {
+			return &core.Error{Code: core.Forbidden, Message: res.Refused[0].Why}
+		}
+		return err
+	}},
 	"RevokeInvitation": {guard: needsUser, target: invitation, call: func(a *App, c *authzCase) error { return ignore(a.RevokeInvitation(c.id)) }},
 
 	"GetUserMemberships": {guard: needsX, target: userToRead, self: true, call: func(a *App, c *authzCase) error { return ignore(a.GetUserMemberships(c.id)) }},

@@ -78,6 +78,10 @@ func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string
 			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
 			return svc.ExportAudit(ctx, f, format, w)
 		},
+		ExportUsers: func(r *http.Request, s web.Session, ip string, in core.ListUsersInput, w http.ResponseWriter) (int, error) {
+			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
+			return svc.ExportUsers(ctx, in, w)
+		},
 		Backup: func(r *http.Request, s web.Session, ip, passphrase string, w io.Writer) (int64, error) {
 			ctx := core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip, UserAgent: r.UserAgent()})
 			return svc.DownloadBackup(ctx, passphrase, w)

@@ -283,16 +283,6 @@ func (s *Service) VerifyAudit(ctx context.Context) (store.ChainReport, error) {
 	return rep, s.internal("verify audit", err)
 }
 
-// Export formats.
-const (
-	FormatCSV   = "csv"
-	FormatJSONL = "jsonl"
-)
-
-// exportPage is how many events an export reads per read transaction: the
-// transaction ends before the page is written to a client, however slow.
-const exportPage = 1000
-
 // ExportAudit streams the events a filter selects to w as CSV or JSON Lines
 // and returns how many it wrote. The page's cursor and limit are ignored: an
 // export has every matching event. It reads in pages, each in its own read
@@ -373,15 +363,6 @@ func writeExportEvent(cw *csv.Writer, bw *bufio.Writer, e *store.Event) error {
 	}
 	_, err = bw.Write(append(line, '\n'))
 	return err
-}
-
-// csvSafe defuses spreadsheet formulas in a cell: a value starting with
-// =, +, -, @, tab or carriage return is prefixed with an apostrophe (OWASP).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // PruneAudit applies the retention setting: events older than the kept

@@ -377,38 +377,47 @@ func (s *Service) ResendInvitation(ctx context.Context, id uint64) (InviteResult
 	token := auth.NewToken()
 	var out InviteResult
 	err := s.update(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) error {
-		inv, err := targetInvitation(tx, a, id, toChange)
+		inv, err := s.resend(tx, a, id, token, nil)
 		if err != nil {
 			return err
 		}
-		if inv.State != store.InvitePending {
-			return &Error{Code: Conflict, Message: "This invitation was " + string(inv.State) + " and cannot be re-sent. Send a new invitation instead."}
-		}
-		now := s.clock()
-		if newer, err := tx.PendingInvitation(inv.TenantID, inv.Email); err != nil {
-			return err
-		} else if newer != nil && newer.ID != inv.ID {
-			return &Error{Code: Conflict, Message: "A newer invitation to this address exists; resend that one instead."}
-		}
-		before := auditInvitation(inv)
-		if err := s.cancelMail(tx, inv.MessageID); err != nil {
-			return err
-		}
-		inv.TokenHash, inv.SealedToken = auth.HashToken(token), s.sealer.Seal([]byte(token), sealInviteToken)
-		inv.ExpiresAt = now.Add(InvitationTTL)
-		if err := s.queueInvitationMail(tx, inv, now); err != nil {
-			return err
-		}
-		if err := record(tx, now, a.who(), inv.TenantID, ActResend, ResInvite, inv.ID, &change{Before: before, After: auditInvitation(inv)}); err != nil {
-			return err
-		}
-		return s.inviteResult(tx, inv, token, now, &out)
+		return s.inviteResult(tx, inv, token, a.now, &out)
 	})
 	if err != nil {
 		return InviteResult{}, s.internal("resend invitation", err)
 	}
 	s.nudgeMailer()
 	return out, nil
+}
+
+// resend is Resend on one invitation, in the caller's transaction: the
+// rules (tenant, rank, state, no newer invitation to the address), the new
+// token (made before the transaction, so a rerun closure reuses it), the
+// expiry, the e-mail queued in the outbox and the audit event, whose extra
+// (nil for none) says how it was asked for.
+func (s *Service) resend(tx *store.Tx, a *actor, id uint64, token string, extra map[string]any) (*store.Invitation, error) {
+	inv, err := targetInvitation(tx, a, id, toChange)
+	if err != nil {
+		return nil, err
+	}
+	if inv.State != store.InvitePending {
+		return nil, &Error{Code: Conflict, Message: "This invitation was " + string(inv.State) + " and cannot be re-sent. Send a new invitation instead."}
+	}
+	if newer, err := tx.PendingInvitation(inv.TenantID, inv.Email); err != nil {
+		return nil, err
+	} else if newer != nil && newer.ID != inv.ID {
+		return nil, &Error{Code: Conflict, Message: "A newer invitation to this address exists; resend that one instead."}
+	}
+	before := auditInvitation(inv)
+	if err := s.cancelMail(tx, inv.MessageID); err != nil {
+		return nil, err
+	}
+	inv.TokenHash, inv.SealedToken = auth.HashToken(token), s.sealer.Seal([]byte(token), sealInviteToken)
+	inv.ExpiresAt = a.now.Add(InvitationTTL)
+	if err := s.queueInvitationMail(tx, inv, a.now); err != nil {
+		return nil, err
+	}
+	return inv, record(tx, a.now, a.who(), inv.TenantID, ActResend, ResInvite, inv.ID, &change{Before: before, After: auditInvitation(inv), Extra: extra})
 }
 
 // RevokeInvitation stops an invitation's link from working.

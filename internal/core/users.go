@@ -61,28 +61,9 @@ const maxSearchChars = 200
 
 // ListUsers returns a page of the current tenant's users.
 func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
-	q := store.DirectoryQuery{Search: in.Search, Desc: in.Desc, Limit: in.Limit}
-	if utf8.RuneCountInString(in.Search) > maxSearchChars {
-		return UserPage{}, fieldError("search", "Search for at most %d characters.", maxSearchChars)
-	}
-	if in.Role != "" {
-		if q.Role = auth.Role(in.Role); !q.Role.Valid() {
-			return UserPage{}, fieldError("role", "Choose one of the six roles.")
-		}
-	}
-	switch in.Status {
-	case "":
-	case "active", "inactive":
-		active := in.Status == "active"
-		q.Active = &active
-	default:
-		return UserPage{}, fieldError("status", "Choose Active or Inactive.")
-	}
-	q.Sort = store.SortByName
-	if in.Sort != "" {
-		if q.Sort = store.DirectorySort(in.Sort); !store.ValidSort(q.Sort) {
-			return UserPage{}, fieldError("sort", "Sort by name, email, role, mfa, status or lastLogin.")
-		}
+	q, err := directoryQuery(in)
+	if err != nil {
+		return UserPage{}, err
 	}
 	if in.Limit == 0 {
 		q.Limit = 50
@@ -92,7 +73,6 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if in.After != "" && in.Before != "" {
 		return UserPage{}, fieldError("cursor", "Give either a next or a previous page, not both.")
 	}
-	var err error
 	if q.After, err = decodeCursor(in.After); err != nil {
 		return UserPage{}, err
 	}
@@ -103,23 +83,8 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	var locks []*time.Time
 	var verdicts []error // per row: nil when the caller may change that user
 	err = s.view(ctx, needs(auth.ManageUsers), func(tx *store.Tx, a *actor) (err error) {
-		q.TenantID = a.tenant.ID
-		if in.TenantID != 0 && in.TenantID != a.tenant.ID {
-			if !a.can(auth.CrossTenant) {
-				// A member (admin-tenancy staff hold shadow memberships)
-				// could switch there and list; nobody else learns anything.
-				if m, err := tx.Membership(a.user.ID, in.TenantID); err != nil {
-					return err
-				} else if m == nil {
-					return errNotMember
-				}
-			}
-			if t, err := tx.Tenant(in.TenantID); err != nil {
-				return err
-			} else if t == nil {
-				return errNotMember
-			}
-			q.TenantID = in.TenantID
+		if q.TenantID, err = listTenant(tx, a, in.TenantID); err != nil {
+			return err
 		}
 		if page, err = tx.Directory(q); err != nil {
 			return err
@@ -155,6 +120,59 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 			MustChangePassword: r.MustChangePassword, CanChange: can, Why: why}
 	}
 	return out, nil
+}
+
+// directoryQuery checks the search, filters and sort of a users list and
+// turns them into a store query; paging and the tenant are the caller's.
+func directoryQuery(in ListUsersInput) (store.DirectoryQuery, error) {
+	q := store.DirectoryQuery{Search: in.Search, Desc: in.Desc, Limit: in.Limit}
+	if utf8.RuneCountInString(in.Search) > maxSearchChars {
+		return q, fieldError("search", "Search for at most %d characters.", maxSearchChars)
+	}
+	if in.Role != "" {
+		if q.Role = auth.Role(in.Role); !q.Role.Valid() {
+			return q, fieldError("role", "Choose one of the six roles.")
+		}
+	}
+	switch in.Status {
+	case "":
+	case "active", "inactive":
+		active := in.Status == "active"
+		q.Active = &active
+	default:
+		return q, fieldError("status", "Choose Active or Inactive.")
+	}
+	q.Sort = store.SortByName
+	if in.Sort != "" {
+		if q.Sort = store.DirectorySort(in.Sort); !store.ValidSort(q.Sort) {
+			return q, fieldError("sort", "Sort by name, email, role, mfa, status or lastLogin.")
+		}
+	}
+	return q, nil
+}
+
+// listTenant is the tenant whose users list the actor asks for: the
+// current one (requested 0), or another they are a member of (any tenant
+// with cross-tenant power).
+func listTenant(tx *store.Tx, a *actor, requested uint64) (uint64, error) {
+	if requested == 0 || requested == a.tenant.ID {
+		return a.tenant.ID, nil
+	}
+	if !a.can(auth.CrossTenant) {
+		// A member (admin-tenancy staff hold shadow memberships) could
+		// switch there and list; nobody else learns anything.
+		if m, err := tx.Membership(a.user.ID, requested); err != nil {
+			return 0, err
+		} else if m == nil {
+			return 0, errNotMember
+		}
+	}
+	if t, err := tx.Tenant(requested); err != nil {
+		return 0, err
+	} else if t == nil {
+		return 0, errNotMember
+	}
+	return requested, nil
 }
 
 var errBadCursor = fieldError("cursor", "This page link is out of date or damaged. Start again from the first page.")

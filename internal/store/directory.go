@@ -105,6 +105,9 @@ type DirectoryQuery struct {
 	After    []byte // a Next cursor: the page after this key
 	Before   []byte // a Prev cursor: the page before this key
 	Limit    int
+	// NoTotal skips counting the matches (an export reads every page and
+	// needs no total; a searched count walks the whole range each page).
+	NoTotal bool
 }
 
 // DirectoryPage is one page; Next and Prev are nil at the ends. Total is
@@ -400,7 +403,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	// A searched total is counted in the same walk: past the page to the
 	// end, then from the cursor back to the start (one pass over the range
 	// in all). Without a search, the counters answer at once.
-	counting := len(search) > 0
+	counting := len(search) > 0 && !q.NoTotal
 	counted := 0
 	var keys [][]byte
 	var rows []DirectoryRow
@@ -472,10 +475,12 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 		}
 	}
 	page.Rows = rows
-	if !counting {
+	switch {
+	case q.NoTotal: // Total stays 0
+	case !counting:
 		page.Total = t.DirectoryCount(q.TenantID, q.Role, q.Active)
-	} else if page.Total, page.TotalAtLeast = counted, counted > maxCounted; page.TotalAtLeast {
-		page.Total = maxCounted
+	default:
+		page.Total, page.TotalAtLeast = min(counted, maxCounted), counted > maxCounted
 	}
 	return page, nil
 }

@@ -108,6 +108,45 @@ func TestDirectoryPagingVisitsEveryRowOnce(t *testing.T) {
 	}
 }
 
+// A query without a total (an export's) pages through the same rows and
+// counts nothing: a search's count would walk the whole range each page.
+func TestDirectoryWithoutTotal(t *testing.T) {
+	db := storetest.Open(t)
+	tenant, _ := seed(t, db, 23)
+	for _, search := range []string{"", "person"} {
+		var counted, uncounted []string
+		for _, noTotal := range []bool{false, true} {
+			q := store.DirectoryQuery{TenantID: tenant, Search: search, Limit: 4, NoTotal: noTotal}
+			for {
+				var p store.DirectoryPage
+				if err := db.View(func(tx *store.Tx) (err error) { p, err = tx.Directory(q); return }); err != nil {
+					t.Fatal(err)
+				}
+				if noTotal && (p.Total != 0 || p.TotalAtLeast) {
+					t.Fatalf("search %q: a page without a total says %d", search, p.Total)
+				}
+				if !noTotal && p.Total != 23 {
+					t.Fatalf("search %q: total %d, want 23", search, p.Total)
+				}
+				for _, r := range p.Rows {
+					if noTotal {
+						uncounted = append(uncounted, r.Name)
+					} else {
+						counted = append(counted, r.Name)
+					}
+				}
+				if p.Next == nil {
+					break
+				}
+				q.After = p.Next
+			}
+		}
+		if len(uncounted) != 23 || fmt.Sprint(counted) != fmt.Sprint(uncounted) {
+			t.Fatalf("search %q: %d rows without a total, %d with", search, len(uncounted), len(counted))
+		}
+	}
+}
+
 func TestDirectoryFilters(t *testing.T) {
 	db := storetest.Open(t)
 	tenant, ids := seed(t, db, 12)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,6 +68,9 @@ func newScenarioEnv(t *testing.T) *scenarioEnv {
 		Logger: slog.New(slog.DiscardHandler),
 		Export: func(r *http.Request, s Session, ip string, f core.AuditFilter, format string, w http.ResponseWriter) (int, error) {
 			return svc.ExportAudit(core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip}), f, format, w)
+		},
+		ExportUsers: func(r *http.Request, s Session, ip string, in core.ListUsersInput, w http.ResponseWriter) (int, error) {
+			return svc.ExportUsers(core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip}), in, w)
 		},
 		Backup: func(r *http.Request, s Session, ip, passphrase string, w io.Writer) (int64, error) {
 			return svc.DownloadBackup(core.WithCaller(r.Context(), core.Caller{Token: s.Token(), IP: ip}), passphrase, w)
@@ -199,6 +203,19 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "download with a bad tenant", method: "GET", url: "/download/audit?tenant=acme", caller: auth.Admin, status: 400, want: []string{"The tenant must be a number."}},
 		{name: "download by POST", url: "/download/audit", caller: auth.Admin, status: 405},
 		{name: "download for a forged Host", method: "GET", url: "/download/audit", caller: auth.Admin, header: map[string]string{"Host": "rebind.evil.example:80"}, status: 421},
+		// The users download: who may see the list, as the list filters it.
+		{name: "users download anonymous", method: "GET", url: "/download/users", status: 401, want: []string{`"code":"unauthenticated"`}},
+		{name: "users download as agent", method: "GET", url: "/download/users", caller: auth.Agent, status: 403, notWant: []string{"role_name"}},
+		{name: "users download as manager", method: "GET", url: "/download/users", caller: auth.Manager, status: 200,
+			want: []string{"name,email,role,role_name,status,two_factor,last_login,created\n", "AGENT,agent@kwgroup.uk,AGENT,Agent,active,off,", "Super,super@kwgroup.uk,SUPER_ADMIN,Super admin,active,off,20"}},
+		{name: "users download searched", method: "GET", url: "/download/users?q=MANAGER&sort=email&desc=1", caller: auth.Admin, status: 200,
+			want: []string{"manager@kwgroup.uk"}, notWant: []string{"agent@kwgroup.uk", "super@kwgroup.uk"}},
+		{name: "users download by role", method: "GET", url: "/download/users?role=ADMIN&status=active", caller: auth.Admin, status: 200,
+			want: []string{"admin@kwgroup.uk"}, notWant: []string{"manager@kwgroup.uk"}},
+		{name: "users download with a bad filter", method: "GET", url: "/download/users?status=asleep", caller: auth.Admin, status: 400, want: []string{"Choose Active or Inactive.", `"field":"status"`}},
+		{name: "users download with a bad tenant", method: "GET", url: "/download/users?tenant=beta", caller: auth.Admin, status: 400, want: []string{"The tenant must be a number."}},
+		{name: "users download of another tenant", method: "GET", url: "/download/users?tenant=99", caller: auth.Admin, status: 404, notWant: []string{"role_name"}},
+		{name: "users download by POST", url: "/download/users", caller: auth.Admin, status: 405},
 		// Backups: platform admins only, the passphrase in the body.
 		{name: "backup by a manager", url: "/download/backup", caller: auth.Manager, body: backupForm, header: formHeader, status: 403, notWant: []string{"age-encryption"}},
 		{name: "backup by an agent", url: "/download/backup", caller: auth.Agent, body: backupForm, header: formHeader, status: 403},
@@ -224,4 +241,26 @@ func testSealer(t testing.TB) *auth.Sealer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// The users download is a named CSV file, never cached.
+func TestUsersDownloadIsACSVFile(t *testing.T) {
+	env := newScenarioEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, env.srv.URL+"/download/users?sort=role", nil)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: env.tokens[auth.Manager]})
+	res, err := env.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	h := res.Header
+	if res.StatusCode != 200 || h.Get("Content-Type") != "text/csv; charset=utf-8" || h.Get("Cache-Control") != "no-store" ||
+		!regexp.MustCompile(`^attachment; filename="gatehouse-users-\d{4}-\d\d-\d\d\.csv"$`).MatchString(h.Get("Content-Disposition")) {
+		t.Fatalf("%d %v", res.StatusCode, h)
+	}
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[1], "Super,") || !strings.HasPrefix(lines[4], "AGENT,") {
+		t.Fatalf("by role, most powerful first: %q", lines)
+	}
 }

@@ -47,6 +47,8 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// Export streams the audit log for GET /download/audit (optional).
 	Export Export
+	// ExportUsers streams the users list for GET /download/users (optional).
+	ExportUsers ExportUsers
 	// Backup streams an encrypted backup for POST /download/backup (optional).
 	Backup Backup
 	// BaseURL returns the configured start of links (optional): a Host or
@@ -118,6 +120,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/download/audit" && s.cfg.Export != nil {
 		w.Header().Set("Cache-Control", "no-store")
 		s.serveAuditExport(w, r)
+		return
+	}
+	if r.URL.Path == "/download/users" && s.cfg.ExportUsers != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		s.serveUsersExport(w, r)
 		return
 	}
 	if r.URL.Path == "/download/backup" && s.cfg.Backup != nil {

@@ -41,4 +41,20 @@ describe('BulkBar', () => {
     await fireEvent.click([...dialog.querySelectorAll('button')].find((b) => b.textContent === 'Change role')!)
     await waitFor(() => expect(transport).toHaveBeenCalledWith('BulkUsers', [{ ids: [5], action: 'role', role: 'MANAGER' }]))
   })
+
+  it('re-sends ticked invitations, and offers nothing meant for users', async () => {
+    const answer = { done: [{ id: 7, name: 'a@kw.uk' }], refused: [] }
+    const transport = vi.fn().mockResolvedValue(answer)
+    useTransport(transport)
+    const ondone = vi.fn()
+    render(BulkBar, { of: 'invitations', ids: [7, 8], ondone, onclear: () => {} })
+    expect(screen.queryByRole('button', { name: 'Deactivate' })).toBeNull()
+    expect(screen.queryByLabelText('New role for the selected users')).toBeNull()
+    await fireEvent.click(screen.getByRole('button', { name: 'Resend' }))
+    const dialog = screen.getByRole('dialog', { hidden: true })
+    expect(dialog.textContent).toContain('Resend 2 selected invitations?')
+    await fireEvent.click([...dialog.querySelectorAll('button')].find((b) => b.textContent === 'Resend')!)
+    await waitFor(() => expect(ondone).toHaveBeenCalledWith('resend', answer))
+    expect(transport).toHaveBeenCalledWith('BulkResendInvitations', [{ ids: [7, 8] }])
+  })
 })

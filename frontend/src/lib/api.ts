@@ -293,9 +293,10 @@ export interface BulkInput {
   role?: Role
 }
 
+/** What a bulk action did; name is a user's name or an invitation's address. */
 export interface BulkResult {
   done: { id: number; name: string }[]
-  /** name is missing when the caller may not see that user. */
+  /** name is missing when the caller may not see that user or invitation. */
   refused: { id: number; name?: string; why: string }[]
 }
 
@@ -494,6 +495,7 @@ export const api = {
   sendUnsentInvitations: () => call<number>('SendUnsentInvitations'),
   invitationLink: (id: number) => call<string>('InvitationLink', id),
   resendInvitation: (id: number) => call<InviteResult>('ResendInvitation', id),
+  bulkResendInvitations: (ids: number[]) => call<BulkResult>('BulkResendInvitations', { ids }),
   revokeInvitation: (id: number) => call<InvitationView>('RevokeInvitation', id),
   invitationInfo: (token: string) => call<InvitationInfo>('InvitationInfo', token),
   acceptInvitation: (input: { token: string; name: string; password: string }) => call<SignInResult>('AcceptInvitation', input),
@@ -532,6 +534,8 @@ export const api = {
   verifyAudit: () => call<ChainReport>('VerifyAudit'),
   backupNow: () => call<{ path: string; size: number }>('BackupNow'),
   saveAuditExport: (f: AuditFilter, format: 'csv' | 'jsonl') => call<{ path: string; events: number; cancelled: boolean }>('SaveAuditExport', f, format),
+  /** The desktop window's "Save as CSV…" of the users list (browsers use GET /download/users). */
+  saveUsersExport: (input: ListUsersInput) => call<{ path: string; users: number; cancelled: boolean }>('SaveUsersExport', input),
   saveBackup: (passphrase: string) => call<{ path: string; size: number; cancelled: boolean }>('SaveBackup', passphrase),
   newBackupRecoveryKey: () => call<{ identity: string; recipient: string }>('NewBackupRecoveryKey'),
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { listQuery, nextSort, rangeText, readListState, rememberList, usersListHref } from './usersList'
+import { exportHref, exportInput, exportText, listQuery, nextSort, rangeText, readListState, rememberList, usersListHref } from './usersList'
 
 describe('users list state in the URL', () => {
   it('round-trips filters, sort, the page cursor and its position', () => {
@@ -36,5 +36,21 @@ describe('users list state in the URL', () => {
     expect(usersListHref()).toBe('/admin/users')
     rememberList('?q=ada&sort=email')
     expect(usersListHref()).toBe('/admin/users?q=ada&sort=email')
+  })
+})
+
+describe('exporting the list', () => {
+  const st = readListState(new URLSearchParams('q=zoë&role=AGENT&status=active&sort=email&desc=1&tenant=3&after=abc&at=51&tab=invitations'))
+
+  it('exports the filters, sort and tenant on screen, never the page or tab', () => {
+    expect(exportHref(st)).toBe('/download/users?q=zo%C3%AB&role=AGENT&status=active&sort=email&desc=1&tenant=3')
+    expect(exportInput(st)).toEqual({ search: 'zoë', role: 'AGENT', status: 'active', sort: 'email', desc: true, tenantId: 3 })
+    expect(exportHref(readListState(new URLSearchParams('')))).toBe('/download/users')
+  })
+
+  it('says how far it got, and where a saved file went', () => {
+    expect(exportText(1000, false)).toBe('Exporting… 1,000 users so far')
+    expect(exportText(1, true)).toBe('Exported 1 user.')
+    expect(exportText(220, true, '/home/mitch/users.csv')).toBe('Exported 220 users to /home/mitch/users.csv.')
   })
 })

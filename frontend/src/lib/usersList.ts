@@ -1,4 +1,4 @@
-import type { UserSort } from './api'
+import type { ListUsersInput, UserSort } from './api'
 
 // The users list's state lives in its URL: filters, sort, the page on
 // screen (its keyset cursor and the position of its first row) and the tab.
@@ -73,6 +73,22 @@ export function rangeText(at: number, rows: number, total: number, atLeast: bool
   const of = count(total) + (atLeast ? '+' : '')
   if (rows === 0) return `0 of ${of}`
   return `${count(at)}–${count(at + rows - 1)} of ${of}`
+}
+
+/** The export of the list as on screen: its filters, sort and tenant, every page. */
+export function exportInput(s: ListState): ListUsersInput {
+  return { search: s.search, role: s.role, status: s.status, sort: s.sort, desc: s.desc, tenantId: s.tenantId }
+}
+
+/** exportHref is the browser's download of the list as on screen (GET /download/users). */
+export function exportHref(s: ListState): string {
+  return '/download/users' + listQuery(exportInput(s))
+}
+
+/** exportText says how an export of the users list is going. */
+export function exportText(users: number, done: boolean, path = ''): string {
+  const n = `${count(users)} ${users === 1 ? 'user' : 'users'}`
+  return done ? `Exported ${n}${path ? ` to ${path}` : ''}.` : `Exporting… ${n} so far`
 }
 
 // The edit page's "← Users" returns to the list as it was left. The query
