@@ -103,7 +103,7 @@ func runWindow(w cli.Window) error {
 			Assets: w.Frontend,
 		},
 		BackgroundColour: &options.RGBA{R: 246, G: 247, B: 249, A: 255},
-		Linux:            &linux.Options{ProgramName: "gatehouse", Icon: icon()},
+		Linux:            &linux.Options{ProgramName: "gatehouse", Icon: windowIcon},
 		SingleInstanceLock: &options.SingleInstanceLock{
 			UniqueId: instanceID(w.DataDir),
 			OnSecondInstanceLaunch: func(options.SecondInstanceData) {
@@ -149,9 +149,4 @@ func aboutText(w cli.Window) string {
 		lan = "Staff open: " + strings.Join(info.URLs, ", ")
 	}
 	return fmt.Sprintf("Gatehouse %s\nUsers and access for small offices and MSPs.\n\nData folder: %s\n%s", version, w.DataDir, lan)
-}
-
-func icon() []byte {
-	b, _ := appIcon.ReadFile("build/appicon.png")
-	return b
 }
