@@ -57,6 +57,16 @@ func instanceID(dir string) string {
 	return "gatehouse-" + hex.EncodeToString(sum[:8])
 }
 
+// windowApp is the window's App: its calls are recorded with the IP
+// "desktop", and it takes up the sign-in remembered in the data folder, if
+// that still works.
+func windowApp(w cli.Window) *App {
+	session := newWindowSession(w.Service, w.DataDir)
+	app := newApp(w.Service, session, "desktop", "Gatehouse desktop")
+	resume(app, session)
+	return app
+}
+
 // runWindow opens the desktop window over an opened service. The window's
 // calls are recorded with the IP "desktop". With w.Handoff, the data folder
 // is open in another Gatehouse: the single-instance lock brings that window
@@ -76,7 +86,7 @@ func runWindow(w cli.Window) error {
 			},
 		})
 	}
-	app := newApp(w.Service, &memorySession{}, "desktop", "Gatehouse desktop")
+	app := windowApp(w)
 	app.saveFile = func(title, name string) (string, error) {
 		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{Title: title, DefaultFilename: name})
 	}
