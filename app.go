@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"gatehouse/internal/core"
 	"gatehouse/internal/store"
@@ -35,7 +34,7 @@ func (a *App) ctx() context.Context {
 	return core.WithCaller(a.base, core.Caller{Token: a.session.Token(), IP: a.ip, UserAgent: a.userAgent})
 }
 
-// keep remembers a new session's token (window memory or cookie).
+// keep holds a new session's token (the window's session or a cookie).
 func keep[T any](a *App, v T, token string, err error) (T, error) {
 	if err == nil {
 		a.session.Keep(token)
@@ -57,6 +56,7 @@ func (a *App) Setup(in core.SetupInput) (core.SignInResult, error) {
 // SignIn checks the password and starts a session, or a sign-in that waits
 // for the 2FA code.
 func (a *App) SignIn(in core.SignInInput) (core.SignInResult, error) {
+	in.Remember = a.rememberNext(in.Remember)
 	res, token, err := a.core.SignIn(a.ctx(), in)
 	return keep(a, res, token, err)
 }
@@ -142,6 +142,7 @@ func (a *App) InvitationInfo(token string) (core.InvitationInfo, error) {
 // AcceptInvitation accepts an invitation and signs the invitee in (to the
 // 2FA step, for an existing sign-in that has it on).
 func (a *App) AcceptInvitation(in core.AcceptInput) (core.SignInResult, error) {
+	a.rememberNext(false)
 	res, token, err := a.core.AcceptInvitation(a.ctx(), in)
 	return keep(a, res, token, err)
 }
@@ -431,13 +432,15 @@ func (a *App) saveExport(title, name string, export func(io.Writer) (int, error)
 	return path, n, nil
 }
 
-// memorySession keeps the window's session token in memory: it never
-// touches the disk or the web view.
-type memorySession struct {
-	mu    sync.Mutex
-	token string
+// rememberNext records whether the sign-in under way asked to be
+// remembered ("Keep me signed in on this computer") and says whether it
+// will be: only the window remembers. A LAN browser's cookie is its own,
+// and its sessions keep their usual lifetime.
+func (a *App) rememberNext(asked bool) bool {
+	w, ok := a.session.(*windowSession)
+	if !ok {
+		return false
+	}
+	w.rememberNext(asked)
+	return asked
 }
-
-func (m *memorySession) Token() string     { m.mu.Lock(); defer m.mu.Unlock(); return m.token }
-func (m *memorySession) Keep(token string) { m.mu.Lock(); m.token = token; m.mu.Unlock() }
-func (m *memorySession) Forget()           { m.Keep("") }

@@ -198,7 +198,7 @@ func TestSaveAuditExportIsForTheWindow(t *testing.T) {
 	// In the window, the chosen file receives the export.
 	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(4, 1)})
 	svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "m@kw.uk", Name: "M", Password: "password123"})
-	app := newApp(svc, &memorySession{}, "desktop", "test")
+	app := newApp(svc, newWindowSession(svc, t.TempDir()), "desktop", "test")
 	if _, err := app.SignIn(core.SignInInput{Email: "m@kw.uk", Password: "password123"}); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestSaveUsersExportIsForTheWindow(t *testing.T) {
 	// In the window, the chosen file receives the list, filtered.
 	svc := core.New(core.Config{DB: storetest.Open(t), Sealer: testSealer(t), Hasher: auth.NewHasher(4, 1)})
 	svc.Setup(context.Background(), core.SetupInput{Organisation: "KW", Email: "m@kw.uk", Name: "M", Password: "password123"})
-	app := newApp(svc, &memorySession{}, "desktop", "test")
+	app := newApp(svc, newWindowSession(svc, t.TempDir()), "desktop", "test")
 	if _, err := app.SignIn(core.SignInInput{Email: "m@kw.uk", Password: "password123"}); err != nil {
 		t.Fatal(err)
 	}

@@ -564,7 +564,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 				db := openMatrixDB(t, dir)
 				defer db.Close()
 				svc := core.New(core.Config{DB: db, Sealer: sealer, Hasher: auth.NewHasher(4, 1), Mailer: nullMailer{}, BackupDir: dir})
-				sess := &memorySession{}
+				sess := newWindowSession(svc, dir)
 				if c != nil {
 					sess.token = c.token
 				}

@@ -14,8 +14,13 @@ import (
 //go:embed all:frontend/dist
 var assets embed.FS
 
-//go:embed build/appicon.png
-var appIcon embed.FS
+// windowIcon is the window's own icon on Linux: 256 px, made from
+// build/appicon.png with `convert build/appicon.png -resize 256x256
+// PNG32:build/linux/appicon-256.png`. GTK drops a 1024 px icon without a
+// word: the X11 icon property it would fill holds at most 256 KiB words.
+//
+//go:embed build/linux/appicon-256.png
+var windowIcon []byte
 
 // version is stamped at build time from git (see the Makefile).
 var version = "dev"

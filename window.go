@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +59,16 @@ func instanceID(dir string) string {
 	return "gatehouse-" + hex.EncodeToString(sum[:8])
 }
 
+// windowApp is the window's App: its calls are recorded with the IP
+// "desktop", and it takes up the sign-in remembered in the data folder, if
+// that still works.
+func windowApp(w cli.Window) *App {
+	session := newWindowSession(w.Service, w.DataDir)
+	app := newApp(w.Service, session, "desktop", "Gatehouse desktop")
+	resume(app, session)
+	return app
+}
+
 // runWindow opens the desktop window over an opened service. The window's
 // calls are recorded with the IP "desktop". With w.Handoff, the data folder
 // is open in another Gatehouse: the single-instance lock brings that window
@@ -76,7 +88,7 @@ func runWindow(w cli.Window) error {
 			},
 		})
 	}
-	app := newApp(w.Service, &memorySession{}, "desktop", "Gatehouse desktop")
+	app := windowApp(w)
 	app.saveFile = func(title, name string) (string, error) {
 		return runtime.SaveFileDialog(ctx, runtime.SaveDialogOptions{Title: title, DefaultFilename: name})
 	}
@@ -87,6 +99,10 @@ func runWindow(w cli.Window) error {
 	gh.AddText("About Gatehouse", nil, func(*menu.CallbackData) {
 		runtime.MessageDialog(ctx, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "About Gatehouse", Message: aboutText(w)})
 	})
+	gh.AddSeparator()
+	// The page's own backup form: a backup needs a passphrase, asked there.
+	gh.AddText("Back up now…", nil, func(*menu.CallbackData) { runtime.EventsEmit(ctx, menuBackupEvent) })
+	gh.AddText("Open in browser", nil, func(*menu.CallbackData) { openInBrowser(ctx, w.Service) })
 	gh.AddText("Open data folder", nil, func(*menu.CallbackData) { runtime.BrowserOpenURL(ctx, "file://"+w.DataDir) })
 	gh.AddSeparator()
 	gh.AddText("Quit", keys.CmdOrCtrl("q"), func(*menu.CallbackData) { runtime.Quit(ctx) })
@@ -103,7 +119,7 @@ func runWindow(w cli.Window) error {
 			Assets: w.Frontend,
 		},
 		BackgroundColour: &options.RGBA{R: 246, G: 247, B: 249, A: 255},
-		Linux:            &linux.Options{ProgramName: "gatehouse", Icon: icon()},
+		Linux:            &linux.Options{ProgramName: "gatehouse", Icon: windowIcon},
 		SingleInstanceLock: &options.SingleInstanceLock{
 			UniqueId: instanceID(w.DataDir),
 			OnSecondInstanceLaunch: func(options.SecondInstanceData) {
@@ -143,15 +159,48 @@ func runWindow(w cli.Window) error {
 	})
 }
 
+// menuBackupEvent asks the page for its backup form (frontend/src/lib/desktop.ts).
+const menuBackupEvent = "menu:backup"
+
+// openInBrowser opens the LAN address in the system browser, as staff see
+// it, or says why there is none.
+func openInBrowser(ctx context.Context, svc *core.Service) {
+	if addr, ok := lanAddress(svc.LANInfo()); ok {
+		runtime.BrowserOpenURL(ctx, addr)
+		return
+	}
+	on, _ := svc.LANEnabled()
+	runtime.MessageDialog(ctx, runtime.MessageDialogOptions{Type: runtime.InfoDialog, Title: "The LAN server is not running", Message: lanOffText(on)})
+}
+
+// lanAddress is the address "Open in browser" opens: the first one other
+// computers reach, else the first there is; false when the LAN server is
+// not running.
+func lanAddress(info core.LANInfo) (string, bool) {
+	if !info.Running || len(info.URLs) == 0 {
+		return "", false
+	}
+	for _, u := range info.URLs {
+		if p, err := url.Parse(u); err == nil {
+			if ip := net.ParseIP(p.Hostname()); p.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return u, true
+			}
+		}
+	}
+	return info.URLs[0], true
+}
+
+func lanOffText(enabled bool) string {
+	if enabled {
+		return "The LAN server did not start with this window, so there is no address to open: it was started with --no-lan, or its address was taken (the log says which). The window works without it."
+	}
+	return "The LAN server is off, so there is no address to open. Turn on \"Serve the office LAN from the desktop app\" in Settings › LAN server; it starts the next time Gatehouse opens."
+}
+
 func aboutText(w cli.Window) string {
 	lan := "The LAN server is off."
 	if info := w.Service.LANInfo(); info.Running {
 		lan = "Staff open: " + strings.Join(info.URLs, ", ")
 	}
 	return fmt.Sprintf("Gatehouse %s\nUsers and access for small offices and MSPs.\n\nData folder: %s\n%s", version, w.DataDir, lan)
-}
-
-func icon() []byte {
-	b, _ := appIcon.ReadFile("build/appicon.png")
-	return b
 }

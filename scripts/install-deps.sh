@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WAILS_VERSION=v2.12.0
-PACKAGES=(gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xdotool imagemagick dbus-daemon chromium oathtool git ca-certificates)
+PACKAGES=(gcc pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xdotool x11-utils imagemagick dbus-daemon chromium oathtool git ca-certificates)
 command -v node >/dev/null || PACKAGES+=(nodejs npm)
 command -v go >/dev/null || PACKAGES+=(golang-go)
 

@@ -14,6 +14,9 @@ type Caller struct {
 	Token     string
 	IP        string // "desktop" for the window
 	UserAgent string
+	// remember: the sign-in under way asked to be kept (SignInInput.Remember,
+	// then the code step inherits it). Set by core only.
+	remember bool
 }
 
 type callerKey struct{}

@@ -272,7 +272,7 @@ func (s *Service) SignInTOTP(ctx context.Context, in SignInTOTPInput) (Me, strin
 		if err := tx.DeleteSession(a.session.ID); err != nil {
 			return err
 		}
-		full, err := s.signedIn(tx, u, token, c, now, "password + "+method)
+		full, err := s.signedIn(tx, u, token, rememberedIf(c, a.session.Remembered), now, "password + "+method)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,12 @@ import (
 const (
 	SessionIdle     = 12 * time.Hour
 	SessionAbsolute = 7 * 24 * time.Hour
+	// A session the window remembers ("Keep me signed in on this computer")
+	// lasts 30 days from its last use, 90 days at most, like the
+	// remember-me of Grafana (30 days) and Gitea (31 days); every rule that
+	// ends a session still ends it.
+	RememberedIdle     = 30 * 24 * time.Hour
+	RememberedAbsolute = 90 * 24 * time.Hour
 	// lastSeenEvery is how stale a session's last-seen time may get before a
 	// request refreshes it, so reads do not each cost a write.
 	lastSeenEvery = time.Minute

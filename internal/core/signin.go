@@ -14,6 +14,10 @@ import (
 type SignInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Remember keeps the session for RememberedIdle instead of SessionIdle
+	// ("Keep me signed in on this computer"). Only the window offers it: its
+	// transport clears it for LAN browsers, whose cookie is their own.
+	Remember bool `json:"remember"`
 }
 
 // SignInResult says where a sign-in stands: "done" (Me is set), "totp" (the
@@ -58,7 +62,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 	if len(email) > maxSignInEmail {
 		email = email[:maxSignInEmail]
 	}
-	c := callerFrom(ctx)
+	c := rememberedIf(callerFrom(ctx), in.Remember)
 	lims := attemptLimiters(emailKey(email), c.IP)
 
 	// 1. Reserve the attempt (or be refused by a lock) and read the account.
@@ -126,7 +130,7 @@ func (s *Service) passwordRight(tx *store.Tx, u *store.User, token string, c Cal
 	}
 	if u.MFAEnabled {
 		sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: u.TenantID, CreatedAt: now,
-			LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stageTOTP}
+			LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stageTOTP, Remembered: c.remember}
 		g, _, err := readSettings(tx)
 		if err != nil {
 			return SignInResult{}, nil, err
@@ -285,7 +289,7 @@ func startSession(tx *store.Tx, u *store.User, token string, c Caller, now time.
 		return actor{}, fmt.Errorf("user %d: tenant %d is missing", u.ID, tenantID)
 	}
 	sess := &store.Session{ID: auth.HashToken(token), UserID: u.ID, TenantID: tenantID,
-		CreatedAt: now, LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stage}
+		CreatedAt: now, LastSeenAt: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), Stage: stage, Remembered: c.remember}
 	if err := tx.PutSession(sess); err != nil {
 		return actor{}, err
 	}
@@ -295,6 +299,13 @@ func startSession(tx *store.Tx, u *store.User, token string, c Caller, now time.
 	}
 	a := actor{session: *sess, user: *u, tenant: *t, ip: c.IP}
 	return a, record(tx, now, a.who(), tenantID, ActSignIn, ResSession, u.ID, &change{Extra: map[string]any{"method": method}})
+}
+
+// rememberedIf is c for a session that keeps the choice of the sign-in it
+// follows ("Keep me signed in" was asked at the password step).
+func rememberedIf(c Caller, remember bool) Caller {
+	c.remember = remember
+	return c
 }
 
 // signedIn starts u's session after a successful sign-in, held at the
@@ -318,9 +329,14 @@ func (s *Service) heldStage(tx *store.Tx, u *store.User) (string, error) {
 }
 
 // sessionExpired reports whether a session is past its idle or absolute
-// lifetime, or a sign-in waiting for its code has waited too long.
+// lifetime (longer when remembered), or a sign-in waiting for its code has
+// waited too long.
 func sessionExpired(sess *store.Session, now time.Time) bool {
-	return now.Sub(sess.LastSeenAt) > SessionIdle || now.Sub(sess.CreatedAt) > SessionAbsolute ||
+	idle, absolute := SessionIdle, SessionAbsolute
+	if sess.Remembered {
+		idle, absolute = RememberedIdle, RememberedAbsolute
+	}
+	return now.Sub(sess.LastSeenAt) > idle || now.Sub(sess.CreatedAt) > absolute ||
 		sess.Stage == stageTOTP && now.Sub(sess.CreatedAt) > pendingTOTPFor
 }
 

@@ -18,6 +18,9 @@ type Session struct {
 	// Stage is empty for a signed-in session; "totp" while the password is
 	// checked but the code is not; "enrol" when policy requires 2FA first.
 	Stage string `json:"stage,omitempty"`
+	// Remembered: the window keeps it across restarts ("Keep me signed in
+	// on this computer"), so it lives longer (core decides how long).
+	Remembered bool `json:"remembered,omitempty"`
 }
 
 // Session returns the session with this token hash, or nil.

@@ -479,7 +479,8 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
 export const api = {
   setupStatus: () => call<SetupStatus>('SetupStatus'),
   setup: (input: SetupInput) => call<SignInResult>('Setup', input),
-  signIn: (email: string, password: string) => call<SignInResult>('SignIn', { email, password }),
+  /** remember: "Keep me signed in on this computer" (the window only; the LAN server ignores it). */
+  signIn: (email: string, password: string, remember = false) => call<SignInResult>('SignIn', { email, password, remember }),
   signInTOTP: (code: string) => call<Me>('SignInTOTP', { code }),
   signOut: () => call<null>('SignOut'),
   me: () => call<Me>('Me'),
