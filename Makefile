@@ -47,8 +47,11 @@ test-go: .deps-ok frontend/dist/index.html
 	go test -count=1 ./...
 	# The README's benchmarks must keep working: run the quick ones once (no timings asserted).
 	go test -count=1 -run '^$$' -bench 'ListUsers|AuditConcurrentWrites' -benchtime 1x ./internal/core/
-	GATEHOUSE_OFFICE_EVENTS=10000 go test -count=1 -run '^$$' -bench AuditOffice -benchtime 1x ./internal/core/
 	GATEHOUSE_LOAD_SECONDS=1 go test -count=1 -run '^$$' -bench LANLoad -benchtime 1x .
+	# The office benchmarks share one small data folder (10,000 events).
+	d=$$(mktemp -d) && export GATEHOUSE_OFFICE_DB=$$d GATEHOUSE_OFFICE_EVENTS=10000 && \
+		go test -count=1 -run '^$$' -bench AuditOffice -benchtime 1x ./internal/core/ && \
+		go test -count=1 -run '^$$' -bench OfficeHTTP -benchtime 1x . ; rc=$$?; rm -rf "$$d"; exit $$rc
 
 test-frontend: .deps-ok
 	cd frontend && npx svelte-check --tsconfig ./tsconfig.app.json --fail-on-warnings
@@ -77,6 +80,7 @@ bench: .deps-ok frontend/dist/index.html
 	go test -run '^$$' -bench AuditConcurrentWrites -benchtime 5000x ./internal/core/
 	go test -run '^$$' -bench 'Audit1M|AuditVerify1M' -benchtime 200x -timeout 60m ./internal/core/
 	go test -run '^$$' -bench AuditOffice -benchtime 200x -timeout 60m ./internal/core/
+	go test -run '^$$' -bench OfficeHTTP -benchtime 500x -timeout 60m .
 
 ## soak: the crash-safety suite with 2,000 kills instead of 200
 soak: .deps-ok frontend/dist/index.html

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"time"
 
+	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
 )
 
@@ -195,4 +196,32 @@ func describeOffice(e *store.Event, rng *rand.Rand, actors int) {
 	case "sign_in_failed":
 		e.Change = "failed: wrong password"
 	}
+}
+
+// GenerateOfficeUsers adds n users to tenant's list, named and addressed
+// like the office log's actors (Person 0 … Person n−1, accents and roles
+// spread over them), a few thousand per write transaction.
+func GenerateOfficeUsers(db *store.DB, n int, tenant uint64, now time.Time) error {
+	roles := []auth.Role{auth.Agent, auth.Agent, auth.Agent, auth.Manager, auth.Customer, auth.Vendor, auth.Admin}
+	surnames := []string{"Smith", "Núñez", "Zoë", "O'Brien", "Kowalski", "Nakamura", "Adeyemi", "Müller"}
+	const batch = 2000
+	for i := 0; i < n; i += batch {
+		err := db.Update(func(tx *store.Tx) error {
+			for j := i; j < i+batch && j < n; j++ {
+				u := &store.User{Email: fmt.Sprintf("person%d@client%d.example", j, j%5), Name: fmt.Sprintf("Person %d %s", j, surnames[j%len(surnames)]),
+					Role: roles[j%len(roles)], Active: j%11 != 0, TenantID: tenant, DefaultTenantID: tenant, CreatedAt: now, LastLoginAt: now.Add(-time.Duration(j) * time.Minute)}
+				if err := tx.CreateUser(u, store.Credentials{PasswordHash: []byte("x")}); err != nil {
+					return err
+				}
+				if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: tenant}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
