@@ -252,14 +252,34 @@ func isStartBucket(name []byte) bool {
 }
 
 // firstPath checks a bucket's pages from its root to its first leaf (the
-// leaf by its header): the pages a cursor's First reads.
+// leaf by its header): the pages a cursor's First reads. A cursor's First
+// that lands on an empty leaf moves on to the next one, which a start has
+// not checked; bbolt never leaves an empty leaf below a branch (it removes
+// one when it rebalances), so such a leaf is damage.
 func (w *pageWalker) firstPath(id uint64, depth int) error {
+	return w.firstPathFrom(id, depth, false)
+}
+
+func (w *pageWalker) firstPathFrom(id uint64, depth int, belowBranch bool) error {
 	if depth > maxDepth {
 		return errors.New("the page tree is too deep")
 	}
 	flags, overflow, err := w.header(id)
-	if err != nil || flags == flagLeaf {
+	if err != nil {
 		return err
+	}
+	if flags == flagLeaf {
+		if !belowBranch {
+			return nil
+		}
+		buf, err := w.body(id, 0)
+		if err != nil {
+			return err
+		}
+		if binary.LittleEndian.Uint16(buf[10:]) == 0 {
+			return fmt.Errorf("page %d is an empty leaf below a branch", id)
+		}
+		return nil
 	}
 	if flags != flagBranch {
 		return fmt.Errorf("page %d has an unknown type", id)
@@ -272,7 +292,7 @@ func (w *pageWalker) firstPath(id uint64, depth int) error {
 	if count := int(le.Uint16(buf[10:])); count == 0 || 16+count*16 > len(buf) {
 		return fmt.Errorf("page %d has no room for its elements", id)
 	}
-	return w.firstPath(le.Uint64(buf[24:]), depth+1)
+	return w.firstPathFrom(le.Uint64(buf[24:]), depth+1, true)
 }
 
 // elements checks the elements of one page held in buf.
