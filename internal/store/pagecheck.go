@@ -40,6 +40,14 @@ func walkPages(path string, mode walkMode, stop <-chan struct{}) (pages int, err
 	if uint64(st.Size())/m.pageSize < m.pgid {
 		return 0, errors.New("the file is cut short")
 	}
+	if m.freelist == ^uint64(0) {
+		// bbolt writes no free-page list only when told to (NoFreelistSync,
+		// which Gatehouse never sets); opening such a file, bbolt rebuilds
+		// the list by walking and checking the whole tree before any check
+		// of ours, and reports a problem by panicking in a goroutine of its
+		// own, which ends the process.
+		return 0, errors.New("the file holds no list of its free pages (Gatehouse always writes one)")
+	}
 	// A whole walk reads through a mapping; a start reads a few dozen pages,
 	// where mapping would cost more. A walk someone waits for (stop is nil)
 	// fills the mapping at once; a background one (stop set) must not, as
@@ -65,10 +73,8 @@ func walkPages(path string, mode walkMode, stop <-chan struct{}) (pages int, err
 	if err := w.page(m.root, 0, 0); err != nil {
 		return w.pages, err
 	}
-	if m.freelist != ^uint64(0) { // bbolt writes this when the freelist is not synced
-		if err := w.freelist(m.freelist); err != nil {
-			return w.pages, err
-		}
+	if err := w.freelist(m.freelist); err != nil {
+		return w.pages, err
 	}
 	return w.pages, nil
 }

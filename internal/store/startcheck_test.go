@@ -144,6 +144,41 @@ func TestStartRefusesAnEmptyFirstLeafBeforeACursorSkipsPastIt(t *testing.T) {
 	}
 }
 
+// A file whose free-page list is not stored (bbolt's NoFreelistSync;
+// Gatehouse never writes one): bbolt's Open rebuilds the list by walking
+// and checking the whole tree in a write transaction, before any check of
+// ours has run, and reports what it finds by panicking in a goroutine of
+// its own, which ends the process. Here the audit log's root branch names
+// its first child again as its last, past where a start looks.
+func TestStartRefusesAFileWithoutAStoredFreelist(t *testing.T) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		childOpen(t, dir)
+		return
+	}
+	dir := populated(t)
+	path := filepath.Join(dir, FileName)
+	b, err := bolt.Open(path, 0o600, &bolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("x-review"), []byte{1}) }); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	root, children, ps := auditRoot(t, path)
+	patch(t, path, func(raw []byte) {
+		last := len(children) - 1
+		binary.LittleEndian.PutUint64(raw[int(root)*ps+16+last*16+8:], children[0]) // the last child: the first again
+	})
+	out, finished := openInChild(t, t.Name(), dir, 20*time.Second)
+	if !finished {
+		t.Fatalf("Open did not return:\n%s", tail(out))
+	}
+	if !strings.Contains(out, "CHILD: refused as damaged") {
+		t.Fatalf("Open of a file without a stored freelist, damaged deep in the tree: want ErrDamaged; the child said:\n%s", tail(out))
+	}
+}
+
 func tail(s string) string {
 	if len(s) > 3000 {
 		return "…" + s[len(s)-3000:]
