@@ -179,6 +179,30 @@ func TestStartRefusesAFileWithoutAStoredFreelist(t *testing.T) {
 	}
 }
 
+// Close during the structure check stops it; the transactions waiting for
+// it must then be refused, not let into a tree nobody checked.
+func TestACheckCutShortByCloseKeepsTheGateShut(t *testing.T) {
+	db := openAudit(t)
+	textLog(t, db, 20000)
+	path := db.Path()
+	db.Close()
+	if n, err := walkPages(path, walkStructure, nil); err != nil || n < 2048 {
+		t.Fatalf("the structure walk read %d pages (%v): too few for Close to cut it short", n, err)
+	}
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	d := &DB{bolt: b, path: path, ready: make(chan struct{}), closing: make(chan struct{}), checked: make(chan struct{})}
+	close(d.closing) // Close was called while the check ran
+	d.checker.Add(1)
+	d.checkInBackground(true)
+	if err := d.gate(); err == nil {
+		t.Fatal("the structure check was cut short by Close, yet the gate lets transactions into the unchecked tree")
+	}
+}
+
 func tail(s string) string {
 	if len(s) > 3000 {
 		return "…" + s[len(s)-3000:]
