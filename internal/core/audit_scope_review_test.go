@@ -43,3 +43,29 @@ func TestAuditFreeTextNeverFindsAnotherTenantsSubjects(t *testing.T) {
 		t.Fatalf("the super admin searching zzsecret: %+v %v", page.Events, err)
 	}
 }
+
+// Review: a settings change says which setting changed, not "security
+// changed → changed": the records nest (security, smtp), and the summary
+// goes into them. The SMTP password shows only as whether one is set.
+func TestSettingsChangeSummarySaysWhichSetting(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.setup()
+	on, host, from, pw := true, "mail.kw", "desk@kw.uk", "hunter2-smtp-secret"
+	if _, err := e.svc.UpdateSettings(ctx, SettingsInput{RequireMFAForAdmins: &on, SMTPHost: &host, SMTPFromAddress: &from, SMTPPassword: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, ev := range e.events() {
+		if ev.ResourceType == ResSettings {
+			got = ev.Change
+		}
+	}
+	for _, want := range []string{"require mfa for admins off → on", "smtp host none → mail.kw", "smtp has password off → on"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("settings change summary %q does not say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "changed → changed") || strings.Contains(got, pw) {
+		t.Errorf("settings change summary %q", got)
+	}
+}
