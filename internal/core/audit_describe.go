@@ -159,9 +159,15 @@ func field(meta *change, key string) string {
 // diffSummary lists what differs between two records, key by key in a
 // fixed order: "role AGENT → MANAGER, name Ann → Anna".
 func diffSummary(before, after any) string {
+	return strings.Join(diffParts(before, after), ", ")
+}
+
+// diffParts is diffSummary's list; a record nested in both (settings'
+// security and smtp) says what in it changed: "smtp host none → mail.kw".
+func diffParts(before, after any) []string {
 	b, a := asMap(before), asMap(after)
 	if b == nil || a == nil {
-		return ""
+		return nil
 	}
 	keys := make([]string, 0, len(a))
 	for k := range a {
@@ -186,15 +192,21 @@ func diffSummary(before, after any) string {
 		case "mfaEnabled":
 			parts = append(parts, map[bool]string{true: "2FA turned on", false: "2FA turned off"}[a[k] == true])
 		default:
+			if nb, na := asMap(b[k]), asMap(a[k]); nb != nil && na != nil {
+				for _, p := range diffParts(nb, na) {
+					parts = append(parts, words(k)+" "+p)
+				}
+				continue
+			}
 			parts = append(parts, words(k)+" "+show(b[k])+" → "+show(a[k]))
 		}
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 // keyOrder puts the fields people ask about first, then the rest by name.
 func keyOrder(k string) string {
-	for i, first := range []string{"role", "active", "name", "email", "mfaEnabled"} {
+	for i, first := range []string{"role", "active", "name", "email", "mfaEnabled", "host"} {
 		if k == first {
 			return fmt.Sprint(i)
 		}

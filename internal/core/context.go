@@ -114,6 +114,11 @@ func (s *Service) actorIn(tx *store.Tx, c Caller, g gate) (*actor, resolution, e
 		res.expired = true
 		return nil, res, errSignedOut
 	}
+	if sess.Remembered && remote(c) {
+		// The window's remembered session is the window's: its token, were
+		// it taken from the sealed file, opens nothing on the LAN.
+		return nil, res, errSignedOut
+	}
 	u, err := tx.User(sess.UserID)
 	if err != nil {
 		return nil, res, err

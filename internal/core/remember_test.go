@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 func (e *env) signInRemembered(email string) (string, error) {
-	_, tok, err := e.svc.SignIn(e.caller(""), SignInInput{Email: email, Password: testPassword, Remember: true})
+	_, tok, err := e.svc.SignIn(e.desktop(""), SignInInput{Email: email, Password: testPassword, Remember: true})
 	return tok, err
 }
 
@@ -23,7 +24,7 @@ func TestRememberedSessionLifetimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := e.signIn("mitch@kwgroup.uk")
-	kept := e.caller(tok)
+	kept := e.desktop(tok)
 	e.advance(3 * 24 * time.Hour) // a long weekend
 	if _, err := e.svc.Me(kept); err != nil {
 		t.Fatalf("the remembered session ended after 3 idle days: %v", err)
@@ -44,7 +45,7 @@ func TestRememberedSessionLifetimes(t *testing.T) {
 
 	tok, _ = e.signInRemembered("mitch@kwgroup.uk")
 	e.advance(RememberedIdle + time.Second)
-	_, err = e.svc.Me(e.caller(tok))
+	_, err = e.svc.Me(e.desktop(tok))
 	wantCode(t, "idle for 30 days", err, Unauthenticated, "")
 }
 
@@ -56,16 +57,16 @@ func TestRememberedSurvivesTheCodeStep(t *testing.T) {
 	secret, _ := e.enrol(ctx)
 	e.advance(time.Minute)
 	for _, remember := range []bool{true, false} {
-		res, tok, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword, Remember: remember})
+		res, tok, err := e.svc.SignIn(e.desktop(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword, Remember: remember})
 		if err != nil || res.Step != "totp" {
 			t.Fatalf("password step: %+v %v", res, err)
 		}
-		_, full, err := e.svc.SignInTOTP(e.caller(tok), SignInTOTPInput{Code: e.code(secret, 0)})
+		_, full, err := e.svc.SignInTOTP(e.desktop(tok), SignInTOTPInput{Code: e.code(secret, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.advance(13 * time.Hour)
-		_, err = e.svc.Me(e.caller(full))
+		_, err = e.svc.Me(e.desktop(full))
 		if remember && err != nil {
 			t.Fatalf("the remembered session ended after 13 idle hours: %v", err)
 		}
@@ -98,5 +99,34 @@ func TestSealedSessionToken(t *testing.T) {
 		if got, err := e.svc.OpenSessionToken(b); err != ErrRememberedDamaged || got != "" {
 			t.Errorf("%s: %q %v", name, got, err)
 		}
+	}
+}
+
+func (e *env) desktop(token string) context.Context {
+	return WithCaller(context.Background(), Caller{Token: token, IP: "desktop", UserAgent: "Gatehouse desktop"})
+}
+
+// Review: only the window remembers, and core holds to it whatever the
+// transport in front of it passes on. A LAN caller asking for "Keep me
+// signed in" gets a plain session (12 h idle), and a remembered session's
+// token, should it leave the window's sealed file, is no use on the LAN.
+func TestOnlyTheWindowIsRemembered(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	_, lan, err := e.svc.SignIn(e.caller(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword, Remember: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kept, err := e.svc.SignIn(e.desktop(""), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword, Remember: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Me(e.caller(kept))
+	wantCode(t, "the window's remembered session used from the LAN", err, Unauthenticated, "")
+	e.advance(13 * time.Hour)
+	_, err = e.svc.Me(e.caller(lan))
+	wantCode(t, "a LAN session that asked to be remembered, after 13 idle hours", err, Unauthenticated, "")
+	if _, err := e.svc.Me(e.desktop(kept)); err != nil {
+		t.Fatalf("the window's remembered session after 13 idle hours: %v", err)
 	}
 }

@@ -62,7 +62,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (SignInResult, str
 	if len(email) > maxSignInEmail {
 		email = email[:maxSignInEmail]
 	}
-	c := rememberedIf(callerFrom(ctx), in.Remember)
+	// Only the window remembers (its sealed file); a LAN browser keeps its
+	// cookie for the usual lifetime, whatever the request asks.
+	c := callerFrom(ctx)
+	c = rememberedIf(c, in.Remember && !remote(c))
 	lims := attemptLimiters(emailKey(email), c.IP)
 
 	// 1. Reserve the attempt (or be refused by a lock) and read the account.

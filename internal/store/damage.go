@@ -79,7 +79,13 @@ func (db *DB) checkInBackground(structure bool) {
 	defer db.checker.Done()
 	if structure {
 		err := checkPageTree(db.path, walkStructure, db.closing)
-		if err != nil && !errors.Is(err, errClosing) {
+		switch {
+		case errors.Is(err, errClosing):
+			// Cut short by Close: the tree was not checked, so whatever
+			// waits for it is refused, not let in.
+			closed := ErrClosed
+			db.unsafe.Store(&closed)
+		case err != nil:
 			bad := db.markDamaged(err)
 			db.unsafe.Store(&bad)
 		}
@@ -118,6 +124,10 @@ func (db *DB) WaitChecked() error {
 }
 
 var errClosing = errors.New("the database is closing")
+
+// ErrClosed is what a transaction gets that waited for a structure check
+// Close cut short.
+var ErrClosed = errors.New("the database was closed before its check finished")
 
 // CheckPages reads every page of the open database: the raw page tree with
 // every leaf (Open walks only branches and bucket roots), then every key

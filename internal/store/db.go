@@ -95,7 +95,7 @@ func openWith(dir string, opt Options, list []migration) (db *DB, err error) {
 	if opt.NoBackgroundCheck {
 		mode = walkStructure
 	}
-	if err := checkBeforeOpen(path, opt.Existing, mode); err != nil {
+	if err := checkUnlessInUse(path, opt.Existing, mode, opt.LockTimeout); err != nil {
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -185,6 +185,26 @@ func (db *DB) prepare(opt Options, list []migration) error {
 		return err
 	}
 	return db.bolt.View(func(btx *bolt.Tx) error { return db.tx(btx).checkChainLinked() })
+}
+
+// checkUnlessInUse is checkBeforeOpen for a file another Gatehouse may
+// have open: the check reads the file before bbolt takes its lock, so
+// while another open writes it, pages may change under the walk and a
+// healthy file look damaged. Damage found in a file in use is judged
+// again once it is free, and after lockTimeout it is ErrLocked, as bbolt
+// would have said: never "damaged" for a file someone else is writing.
+func checkUnlessInUse(path string, existing bool, mode walkMode, lockTimeout time.Duration) error {
+	deadline := time.Now().Add(lockTimeout)
+	for {
+		err := checkBeforeOpen(path, existing, mode)
+		if err == nil || !errors.Is(err, ErrDamaged) || !fileInUse(path) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w (%s); close it first", ErrLocked, filepath.Dir(path))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // checkBeforeOpen refuses a file bbolt must not be given: an empty one

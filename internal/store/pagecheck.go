@@ -40,6 +40,14 @@ func walkPages(path string, mode walkMode, stop <-chan struct{}) (pages int, err
 	if uint64(st.Size())/m.pageSize < m.pgid {
 		return 0, errors.New("the file is cut short")
 	}
+	if m.freelist == ^uint64(0) {
+		// bbolt writes no free-page list only when told to (NoFreelistSync,
+		// which Gatehouse never sets); opening such a file, bbolt rebuilds
+		// the list by walking and checking the whole tree before any check
+		// of ours, and reports a problem by panicking in a goroutine of its
+		// own, which ends the process.
+		return 0, errors.New("the file holds no list of its free pages (Gatehouse always writes one)")
+	}
 	// A whole walk reads through a mapping; a start reads a few dozen pages,
 	// where mapping would cost more. A walk someone waits for (stop is nil)
 	// fills the mapping at once; a background one (stop set) must not, as
@@ -65,10 +73,8 @@ func walkPages(path string, mode walkMode, stop <-chan struct{}) (pages int, err
 	if err := w.page(m.root, 0, 0); err != nil {
 		return w.pages, err
 	}
-	if m.freelist != ^uint64(0) { // bbolt writes this when the freelist is not synced
-		if err := w.freelist(m.freelist); err != nil {
-			return w.pages, err
-		}
+	if err := w.freelist(m.freelist); err != nil {
+		return w.pages, err
 	}
 	return w.pages, nil
 }
@@ -252,14 +258,34 @@ func isStartBucket(name []byte) bool {
 }
 
 // firstPath checks a bucket's pages from its root to its first leaf (the
-// leaf by its header): the pages a cursor's First reads.
+// leaf by its header): the pages a cursor's First reads. A cursor's First
+// that lands on an empty leaf moves on to the next one, which a start has
+// not checked; bbolt never leaves an empty leaf below a branch (it removes
+// one when it rebalances), so such a leaf is damage.
 func (w *pageWalker) firstPath(id uint64, depth int) error {
+	return w.firstPathFrom(id, depth, false)
+}
+
+func (w *pageWalker) firstPathFrom(id uint64, depth int, belowBranch bool) error {
 	if depth > maxDepth {
 		return errors.New("the page tree is too deep")
 	}
 	flags, overflow, err := w.header(id)
-	if err != nil || flags == flagLeaf {
+	if err != nil {
 		return err
+	}
+	if flags == flagLeaf {
+		if !belowBranch {
+			return nil
+		}
+		buf, err := w.body(id, 0)
+		if err != nil {
+			return err
+		}
+		if binary.LittleEndian.Uint16(buf[10:]) == 0 {
+			return fmt.Errorf("page %d is an empty leaf below a branch", id)
+		}
+		return nil
 	}
 	if flags != flagBranch {
 		return fmt.Errorf("page %d has an unknown type", id)
@@ -272,7 +298,7 @@ func (w *pageWalker) firstPath(id uint64, depth int) error {
 	if count := int(le.Uint16(buf[10:])); count == 0 || 16+count*16 > len(buf) {
 		return fmt.Errorf("page %d has no room for its elements", id)
 	}
-	return w.firstPath(le.Uint64(buf[24:]), depth+1)
+	return w.firstPathFrom(le.Uint64(buf[24:]), depth+1, true)
 }
 
 // elements checks the elements of one page held in buf.
