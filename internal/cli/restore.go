@@ -50,15 +50,20 @@ func runRestore(env *Env, args []string) error {
 	} else if kept, err = restorePlain(dir, file); err != nil {
 		return err
 	}
-	_, closeDB, err := open(env, dir) // migrates a backup from an older Gatehouse
+	svc, closeDB, err := open(env, dir) // migrates a backup from an older Gatehouse
 	if err != nil {
 		if kept == "" { // restored into a folder without a database
 			return fmt.Errorf("the restored database does not open: %v", err)
 		}
 		return fmt.Errorf("the restored database does not open: %v (the previous one is kept as %s)", err, kept)
 	}
+	ended, err := svc.EndSessionsAfterRestore()
 	closeDB()
+	if err != nil {
+		return fmt.Errorf("the backup is restored, but its sessions could not be ended: %v; run restore again", err)
+	}
 	fmt.Fprintf(env.Stdout, "Restored %s into %s.\n", file, dir)
+	fmt.Fprintf(env.Stdout, "Every session it held was ended (%d): everyone signs in again.\n", ended)
 	if kept != "" {
 		fmt.Fprintf(env.Stdout, "The database it replaced is kept as %s.\n", kept)
 	}

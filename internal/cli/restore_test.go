@@ -182,3 +182,46 @@ func TestAnOldPlainBackupStillRestores(t *testing.T) {
 	}
 	signInWorks(t, dir)
 }
+
+// A backup holds the sessions live when it was taken; some were ended
+// since (sign out everywhere, a deactivation). Restore ends them all, with
+// an audit event, so no revocation is undone by going back in time.
+func TestRestoreEndsTheSessionsTheBackupHeld(t *testing.T) {
+	dir := setUpFolder(t)
+	svc, closeDB, err := open(&Env{Stderr: &bytes.Buffer{}}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.SignIn(core.WithCaller(context.Background(), core.Caller{IP: "192.0.2.9"}), core.SignInInput{Email: "mitch@kwgroup.uk", Password: "correct horse"})
+	closeDB()
+	if err != nil || token == "" {
+		t.Fatalf("sign in: %v", err)
+	}
+	file := encryptedBackup(t, dir)
+	code, out, errOut := runCLI(t, testPassphrase+"\n", "restore", file, "--passphrase-stdin", "--data", dir)
+	if code != ExitOK || !strings.Contains(out, "Every session it held was ended") {
+		t.Fatalf("restore: %d %q %q", code, out, errOut)
+	}
+	svc, closeDB, err = open(&Env{Stderr: &bytes.Buffer{}}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeDB()
+	if _, err := svc.Me(core.WithCaller(context.Background(), core.Caller{Token: token, IP: "192.0.2.9"})); err == nil {
+		t.Fatal("a session from before the backup still works after restore")
+	}
+	var restored int
+	db := svc.DB()
+	db.View(func(tx *store.Tx) error {
+		return tx.ScanAudit(store.AuditQuery{Action: core.ActRestore}, func(e store.Event) (bool, error) {
+			restored++
+			if !strings.Contains(e.Change, "sessions ended") {
+				t.Errorf("restore event says %q", e.Change)
+			}
+			return true, nil
+		})
+	})
+	if restored != 1 {
+		t.Fatalf("%d restore events", restored)
+	}
+}

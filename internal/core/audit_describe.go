@@ -90,6 +90,8 @@ func changeSummary(action, resType string, meta *change) string {
 		return "temporary password set"
 	case ActUnlock:
 		return "unlocked"
+	case ActRestore:
+		return fmt.Sprintf("restored from a backup; %v sessions ended", extra["sessionsEnded"])
 	case ActLock:
 		return "locked after failed sign-ins"
 	case ActSignInFailed:

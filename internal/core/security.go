@@ -279,3 +279,32 @@ func accountLock(tx *store.Tx, email string, now time.Time) (*time.Time, error) 
 	}
 	return optTime(lockedUntil(v, now)), nil
 }
+
+// ActRestore is recorded when a restored database is first opened.
+const ActRestore = "restore"
+
+// EndSessionsAfterRestore ends every session a restored database brought
+// back: a backup holds the sessions live when it was taken, and some were
+// ended since (sign out everywhere, a deactivation, a lost laptop's device
+// signed out). Everyone signs in again, which no revocation can undo. It
+// runs once, from restore, in one write transaction with its audit event.
+func (s *Service) EndSessionsAfterRestore() (int, error) {
+	var ended int
+	err := s.write(func(tx *store.Tx) error {
+		ended = 0
+		var after []byte
+		for {
+			next, n, err := tx.SweepSessions(after, sweepBatch, func(*store.Session) bool { return true })
+			if err != nil {
+				return err
+			}
+			ended += n
+			if next == nil {
+				break
+			}
+			after = next
+		}
+		return record(tx, s.clock(), cliWho, 0, ActRestore, "database", 0, &change{Extra: map[string]any{"sessionsEnded": ended}})
+	})
+	return ended, s.internal("end sessions after restore", err)
+}

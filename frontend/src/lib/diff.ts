@@ -125,6 +125,7 @@ export const actionLabels: Record<string, string> = {
   backup: 'Backed up',
   backup_delete: 'Old backup deleted',
   prune: 'Old events removed',
+  restore: 'Restored',
 }
 
 /** actionLabel is an action in words: a known one from the table, any other from its code. */
