@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // AuditQuery selects events, newest first. Exact filters use an index; the
@@ -36,38 +34,6 @@ var ErrBadAuditCursor = errors.New("bad audit cursor")
 
 var maxKey = bytes.Repeat([]byte{0xff}, 16)
 
-// revIter walks the event keys under one index prefix, newest first.
-type revIter struct {
-	c      *bolt.Cursor
-	prefix []byte
-	k      []byte // current event key, nil when done
-}
-
-func newRevIter(b *bolt.Bucket, prefix, start []byte) *revIter {
-	it := &revIter{c: b.Cursor(), prefix: prefix}
-	k, _ := it.c.Seek(join(prefix, start))
-	if k == nil {
-		k, _ = it.c.Last()
-	} else {
-		k, _ = it.c.Prev()
-	}
-	it.set(k)
-	return it
-}
-
-func (it *revIter) set(k []byte) {
-	if k != nil && len(k) == len(it.prefix)+16 && bytes.HasPrefix(k, it.prefix) {
-		it.k = k[len(it.prefix):]
-	} else {
-		it.k = nil
-	}
-}
-
-func (it *revIter) next() {
-	k, _ := it.c.Prev()
-	it.set(k)
-}
-
 // QueryAudit returns one page of events.
 func (t *Tx) QueryAudit(q AuditQuery) (AuditPage, error) {
 	var page AuditPage
@@ -94,7 +60,7 @@ func (t *Tx) ScanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	start := maxKey
 	if !q.Until.IsZero() {
-		start = join(u64(uint64(q.Until.UnixNano())), make([]byte, 8))
+		start = eventKeyAt(nanos(q.Until))
 	}
 	if q.Before != nil {
 		if len(q.Before) != 16 {
@@ -106,73 +72,113 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	}
 	var stop []byte
 	if !q.Since.IsZero() {
-		stop = join(u64(uint64(q.Since.UnixNano())), make([]byte, 8))
+		stop = eventKeyAt(nanos(q.Since))
 	}
 	text := SearchFold(q.Text)
-
-	// Choose the most selective index to drive the walk.
-	by := t.b(bucketAuditBy)
-	var drive *merged
-	switch {
-	case q.Actor != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldActor, q.Actor), start))
-	case q.Action != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldAction, q.Action), start))
-	case q.Resource != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldResource, q.Resource), start))
-	case text != "":
-		plan := t.planText(q.Tenant, text, max(q.Limit, 50))
-		if !plan.walk && len(plan.values) == 0 {
-			return nil // the term matches no action, resource type or address
-		}
-		if plan.walk {
-			drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
-			break
-		}
-		its := make([]*revIter, len(plan.values))
-		for i, v := range plan.values {
-			its[i] = newRevIter(by, byPrefix(q.Tenant, v.f, v.v), start)
-		}
-		drive = newMerged(its...)
-	default:
-		drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
+	drive, err := t.auditDrive(q, text, start)
+	if drive == nil || err != nil {
+		return err
 	}
-
-	sums, events := t.b(bucketAuditSum), t.b(bucketAudit)
+	events, r := t.b(bucketAudit), t.eventReader()
+	match := textMatcher{term: text, hits: map[textValueKey]bool{}}
 	for k := drive.cur(); k != nil; k = drive.advance() {
 		if stop != nil && bytes.Compare(k, stop) < 0 {
 			break
-		}
-		s, ok := parseSummary(sums.Get(k))
-		if !ok {
-			return errors.New("audit summary " + HexKey(k) + " is missing or damaged")
-		}
-		if q.Tenant != 0 && s.Tenant != q.Tenant ||
-			q.Action != "" && string(s.Action) != q.Action ||
-			q.Resource != "" && string(s.Resource) != q.Resource ||
-			q.Actor != "" && string(s.Actor) != q.Actor ||
-			text != "" && !containsFold(s.Action, text) && !containsFold(s.Resource, text) && !containsFold(s.IP, text) &&
-				!bytes.Contains(s.Subject, []byte(text)) && !bytes.Contains(s.Change, []byte(text)) {
-			continue
 		}
 		v := events.Get(k)
 		if v == nil {
 			return errors.New("audit event " + HexKey(k) + " is indexed but missing")
 		}
-		e, err := decodeEvent(k, v)
+		e, err := r.decode(k, v)
 		if err != nil {
 			return err
 		}
+		if q.Tenant != 0 && e.TenantID != q.Tenant ||
+			q.Action != "" && e.Action != q.Action ||
+			q.Resource != "" && e.ResourceType != q.Resource ||
+			q.Actor != "" && e.ActorKey() != q.Actor ||
+			text != "" && !match.event(&e) {
+			continue
+		}
+		e.detach()
 		more, err := fn(e)
 		if err != nil || !more {
 			return err
 		}
 	}
-	return nil
+	return drive.err
 }
 
-func containsFold(b []byte, lowerTerm string) bool {
-	return strings.Contains(strings.ToLower(string(b)), lowerTerm)
+// auditDrive chooses the most selective list to walk for q, or nil when
+// nothing can match.
+func (t *Tx) auditDrive(q AuditQuery, text string, start []byte) (*merged, error) {
+	var tenants []uint64
+	if q.Tenant == 0 {
+		tenants = t.logTenants()
+	}
+	values := func(f byte, v string) *merged { return newMerged(t.valueIters(q.Tenant, tenants, f, v, start)...) }
+	switch {
+	case q.Actor != "":
+		return values(FieldActor, q.Actor), nil
+	case q.Action != "":
+		return values(FieldAction, q.Action), nil
+	case q.Resource != "":
+		return values(FieldResource, q.Resource), nil
+	case text != "":
+		plan, err := t.planText(q.Tenant, len(tenants), text, max(q.Limit, 50))
+		if err != nil {
+			return nil, err
+		}
+		if plan.walk {
+			break
+		}
+		if len(plan.values) == 0 {
+			return nil, nil // the term matches no value of the searched fields
+		}
+		var its []keyIter
+		for _, v := range plan.values {
+			its = append(its, t.valueIters(q.Tenant, tenants, v.f, v.v, start)...)
+		}
+		return newMerged(its...), nil
+	}
+	return newMerged(t.tenantIter(q.Tenant, start)), nil
+}
+
+// textMatcher tests events against a folded free-text term, remembering
+// each value's answer (a page of events repeats most of its values).
+type textMatcher struct {
+	term string
+	hits map[textValueKey]bool
+}
+
+type textValueKey struct {
+	f    byte
+	v, w string
+}
+
+func (m textMatcher) event(e *Event) bool {
+	return m.value(FieldAction, e.Action, "") || m.value(FieldResource, e.ResourceType, "") || m.value(FieldIP, e.IP, "") ||
+		m.value(FieldSubject, e.SubjectName, e.SubjectEmail) || m.value(FieldChange, e.Change, "")
+}
+
+func (m textMatcher) value(f byte, v, w string) bool {
+	if v == "" && w == "" {
+		return false
+	}
+	key := textValueKey{f, v, w}
+	hit, ok := m.hits[key]
+	if !ok {
+		switch f {
+		case FieldSubject:
+			hit = strings.Contains(subjectValue(&Event{SubjectName: v, SubjectEmail: w}), m.term)
+		case FieldChange:
+			hit = strings.Contains(SearchFold(v), m.term)
+		default:
+			hit = strings.Contains(strings.ToLower(v), m.term)
+		}
+		m.hits[key] = hit
+	}
+	return hit
 }
 
 // AuditStats are the 24-hour figures at the top of the audit page.
@@ -268,18 +274,16 @@ func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int
 	if from >= to {
 		return nil
 	}
-	prefix := u64(tenant)
-	end := join(prefix, eventKeyAt(to))
-	sums := t.b(bucketAuditSum)
-	c := t.b(bucketAuditTenant).Cursor()
-	for k, _ := c.Seek(join(prefix, eventKeyAt(from))); k != nil && bytes.Compare(k, end) < 0; k, _ = c.Next() {
-		s, ok := parseSummary(sums.Get(k[8:]))
-		if !ok {
-			return errors.New("audit summary " + HexKey(k[8:]) + " is missing or damaged")
+	it, stop := t.tenantIter(tenant, eventKeyAt(to)), eventKeyAt(from)
+	events, r := t.b(bucketAudit), t.eventReader()
+	for ; it.key() != nil && bytes.Compare(it.key(), stop) >= 0; it.next() {
+		e, err := r.decode(it.key(), events.Get(it.key()))
+		if err != nil {
+			return err
 		}
-		add(HourCounts{Events: 1, Actions: map[string]int{string(s.Action): 1}}, 1)
+		add(HourCounts{Events: 1, Actions: map[string]int{e.Action: 1}}, 1)
 	}
-	return nil
+	return it.failed()
 }
 
 // activeBetween counts tenant's actors with an event in [from, to]: those
@@ -289,100 +293,22 @@ func (t *Tx) activeBetween(tenant uint64, from, to uint64) (int, error) {
 	prefix := u64(tenant)
 	c := t.b(bucketAuditActive).Cursor()
 	n := 0
-	by := t.b(bucketAuditBy)
+	var tenants []uint64
 	for k, _ := c.Seek(join(prefix, u64(from))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if readU64(k[8:16]) <= to {
 			n++
 			continue
 		}
-		it := newRevIter(by, byPrefix(tenant, FieldActor, string(k[16:])), eventKeyAt(to+1))
-		if it.k != nil && readU64(it.k) >= from {
+		if tenant == 0 && tenants == nil {
+			tenants = t.logTenants()
+		}
+		it := newMerged(t.valueIters(tenant, tenants, FieldActor, string(k[16:]), eventKeyAt(to+1))...)
+		if it.err != nil {
+			return 0, it.err
+		}
+		if k := it.cur(); k != nil && readU64(k) >= from {
 			n++
 		}
 	}
 	return n, nil
-}
-
-// PruneAudit removes up to max of the oldest events older than before,
-// with their index entries, and moves the chain's anchor to the last one
-// removed so the rest still verifies. It returns how many it removed.
-func (t *Tx) PruneAudit(before time.Time, max int) (int, error) {
-	if t.auditKey == nil {
-		return 0, errNoAuditKey
-	}
-	anchor, _, err := t.auditAnchor()
-	if err != nil {
-		return 0, err
-	}
-	head, err := t.auditHead()
-	if err != nil {
-		return 0, err
-	}
-	limit := join(u64(uint64(before.UnixNano())), make([]byte, 8))
-	b := t.b(bucketAudit)
-	c := b.Cursor()
-	var keys [][]byte
-	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0 && len(keys) < max; k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		v := b.Get(k)
-		e, err := decodeEvent(k, v)
-		if err != nil {
-			return 0, err
-		}
-		if err := t.unindexEvent(&e, k); err != nil {
-			return 0, err
-		}
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-		anchor.Key, anchor.Hash = k, e.Hash
-	}
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	anchor.Pruned += uint64(len(keys))
-	anchor.At = time.Now().UTC()
-	anchor.MAC = anchor.mac(t.auditKey)
-	if err := putJSON(t.b(bucketMeta), keyAuditAnchor, anchor); err != nil {
-		return 0, err
-	}
-	head.Count -= uint64(len(keys))
-	return len(keys), t.putAuditHead(head)
-}
-
-func (t *Tx) unindexEvent(e *Event, key []byte) error {
-	if err := t.b(bucketAuditSum).Delete(key); err != nil {
-		return err
-	}
-	for _, tenant := range tenantsOf(e) {
-		if err := t.b(bucketAuditTenant).Delete(join(u64(tenant), key)); err != nil {
-			return err
-		}
-		for _, f := range eventFields(e) {
-			if f.posted {
-				if err := t.b(bucketAuditBy).Delete(join(byPrefix(tenant, f.f, f.v), key)); err != nil {
-					return err
-				}
-			}
-			if err := t.countValue(tenant, f.f, f.v, -1); err != nil {
-				return err
-			}
-		}
-		if err := t.b(bucketAuditHours).Delete(hourKey(tenant, keyTime(key))); err != nil {
-			return err
-		}
-		lastKey := join(u64(tenant), []byte(e.ActorKey()))
-		if last := t.b(bucketAuditLast).Get(lastKey); last != nil && bytes.Equal(last, key[:8]) {
-			// This was the actor's newest event: they have none left.
-			if err := t.b(bucketAuditActive).Delete(join(u64(tenant), last, []byte(e.ActorKey()))); err != nil {
-				return err
-			}
-			if err := t.b(bucketAuditLast).Delete(lastKey); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -252,13 +252,16 @@ func (t *Tx) b(name []byte) *bolt.Bucket {
 	return b
 }
 
-// fillPercent packs the audit log's buckets, which only grow at their
-// ends (or, for the tenants' and fields' lists, at the end of each list):
+// fillPercent packs the audit log's buckets that only grow at their ends:
 // bbolt's default of half-full pages after a split would leave them half
-// empty for good, as nothing is ever inserted before the end.
+// empty for good, as nothing is ever inserted before the end. The lists of
+// values keep the default: each list's last block grows where it is, all
+// over the bucket, and a page packed full splits again at the next
+// growth (measured on the office log: 64 % of the pages used at 0.5,
+// 44 % at 0.9, 30 % at 1.0). The tenants' lists are few, each growing at
+// its own end.
 var fillPercent = map[string]float64{
-	string(bucketAudit):       1.0,
-	string(bucketAuditSum):    1.0,
-	string(bucketAuditTenant): 1.0,
-	string(bucketAuditBy):     0.9, // a list per value: a new value inserts in the middle
+	string(bucketAudit):          1.0,
+	string(bucketAuditStringIDs): 1.0,
+	string(bucketAuditTenant):    1.0,
 }

@@ -33,6 +33,7 @@ var migrations = []migration{
 	{"find audit actors by name", migrateActorNames, nil},
 	{"index the audit dictionary by trigram", migrateAuditGrams, nil},
 	{"count the audit log's hours compactly", migrateAuditHoursV2, nil},
+	{"encode the audit log compactly, listing each event once", nil, migrateAuditCompact},
 }
 
 func createBuckets(names [][]byte) func(tx *Tx) error {
