@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,13 +64,6 @@ const (
 )
 
 const hashLen = 32
-
-func byPrefix(tenant uint64, field byte, value string) []byte {
-	b := binary.BigEndian.AppendUint64(nil, tenant)
-	b = append(b, field)
-	b = binary.AppendUvarint(b, uint64(len(value)))
-	return append(b, value...)
-}
 
 // AppendEvent adds an event at the end of the log: it assigns its id and
 // key, links it into the hash chain, and writes every index and counter in
@@ -142,13 +134,13 @@ func (t *Tx) indexEvent(e *Event, key []byte) error {
 // each of its values, once: under its own tenant.
 func (t *Tx) listEvent(e *Event, key []byte) error {
 	if e.TenantID != 0 {
-		if err := t.eventLists(bucketAuditTenant).add(u64(e.TenantID), key); err != nil {
+		if err := t.tenantLists().add(u64(e.TenantID), key); err != nil {
 			return err
 		}
 	}
 	for _, f := range eventFields(e) {
 		if f.posted {
-			if err := t.eventLists(bucketAuditBy).add(byPrefix(e.TenantID, f.f, f.v), key); err != nil {
+			if err := t.valueLists().add(valuePrefix(f.f, f.v), valueEntry(key, e.TenantID)); err != nil {
 				return err
 			}
 		}
@@ -268,6 +260,11 @@ func (t *Tx) Values(tenant uint64, field byte, limit int) (map[string]int, error
 		out[string(k[len(prefix):])] = int(readU64(v))
 	}
 	return out, nil
+}
+
+// valueCount is how many events of tenant's log have value v in field f.
+func (t *Tx) valueCount(tenant uint64, f byte, v string) int {
+	return int(readU64(t.b(bucketAuditValues).Get(join(u64(tenant), []byte{f}, []byte(v)))))
 }
 
 // HasValue reports whether some event of tenant's log has value in field.

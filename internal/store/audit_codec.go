@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // An event is stored as hash(32) | payload, and the payload's first byte
@@ -21,17 +19,28 @@ import (
 //   - formCompact: compact, appended since. The chain hashes the canonical
 //     form: formCompact and the same fields with every string written out.
 //
-// A compact event's strings are ids of the string table, so the chain
-// covers what the event says (the strings), not which ids it holds: an
-// edited string table breaks the chain at the first event that uses it.
+// A compact event holds the strings that few distinct values repeat
+// (action, resource type, actor) as ids of the string table, and writes
+// out the rest: what free text tests (address, subject, change), so a walk
+// of the log reads no table to test an event, and the resource id. The
+// chain covers what an event says, not which ids it holds: an edited
+// string table breaks the chain at the first event that uses it.
 const (
 	formMoved   byte = 1
 	formCompact byte = 2
 )
 
-// stringFields are an event's strings in their stored order.
-func (e *Event) stringFields() [9]*string {
-	return [9]*string{&e.Action, &e.ResourceType, &e.ActorEmail, &e.ActorName, &e.IP, &e.SubjectName, &e.SubjectEmail, &e.Change, &e.ResourceID}
+// internedFields are an event's strings held as ids, in their stored
+// order; the actor's last.
+func (e *Event) internedFields() [4]*string {
+	return [4]*string{&e.Action, &e.ResourceType, &e.ActorEmail, &e.ActorName}
+}
+
+const firstActorField = 2 // internedFields()[2:] are the actor's
+
+// inlineFields are an event's strings written out, in their stored order.
+func (e *Event) inlineFields() [5]*string {
+	return [5]*string{&e.IP, &e.SubjectName, &e.SubjectEmail, &e.Change, &e.ResourceID}
 }
 
 // keyClock is the time in an event key as seconds and nanoseconds, the
@@ -43,16 +52,20 @@ func keyClock(k []byte) (sec, nsec int64) {
 }
 
 // appendBody writes e's fields, relative to its key k: the tenant first
-// (filters read it), each string through str (an id, or written out),
-// then the actor id, the id, the time and zone as differences from the
-// key's, and the metadata JSON as it is, to the end.
+// (filters read it), the interned strings through str (an id, or written
+// out), the other strings written out, then the actor id, the id, the
+// time and zone as differences from the key's, and the metadata JSON as
+// it is, to the end.
 func appendBody(b []byte, e *Event, k []byte, str func([]byte, string) ([]byte, error)) ([]byte, error) {
 	b = binary.AppendUvarint(b, e.TenantID)
 	var err error
-	for _, s := range e.stringFields() {
+	for _, s := range e.internedFields() {
 		if b, err = str(b, *s); err != nil {
 			return nil, err
 		}
+	}
+	for _, s := range e.inlineFields() {
+		b, _ = inlineString(b, *s)
 	}
 	b = binary.AppendUvarint(b, e.ActorID)
 	b = binary.AppendVarint(b, int64(e.ID-readU64(k[8:])))
@@ -118,17 +131,35 @@ func (r *bodyReader) fail() {
 	r.b = nil
 }
 
-// decodeBody reads what appendBody wrote, each string through str. Meta
-// aliases b.
-func decodeBody(e *Event, k, b []byte, str func(*bodyReader) (string, error)) error {
-	r := &bodyReader{b: b}
-	e.TenantID = r.uvarint()
-	for _, s := range e.stringFields() {
-		v, err := str(r)
-		if err != nil {
-			return err
+// readStrings reads a body's tenant and strings: each interned one
+// through interned (its index in internedFields), the others as stored.
+func readStrings(r *bodyReader, interned func(r *bodyReader, field int) error) (tenant uint64, inline [5][]byte, err error) {
+	tenant = r.uvarint()
+	for i := range len((&Event{}).internedFields()) {
+		if err := interned(r, i); err != nil {
+			return 0, inline, err
 		}
-		*s = v
+	}
+	for i := range inline {
+		inline[i] = r.bytes(r.uvarint())
+	}
+	return tenant, inline, r.err
+}
+
+// decodeBody reads what appendBody wrote, each interned string through
+// str. Meta aliases b.
+func decodeBody(e *Event, k, b []byte, str func(r *bodyReader, field int) (string, error)) error {
+	r := &bodyReader{b: b}
+	tenant, inline, err := readStrings(r, func(r *bodyReader, i int) (err error) {
+		*e.internedFields()[i], err = str(r, i)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	e.TenantID = tenant
+	for i, s := range e.inlineFields() {
+		*s = string(inline[i])
 	}
 	e.ActorID = r.uvarint()
 	e.ID = readU64(k[8:]) + uint64(r.varint())
@@ -149,14 +180,14 @@ func decodeBody(e *Event, k, b []byte, str func(*bodyReader) (string, error)) er
 	return nil
 }
 
-func readInline(r *bodyReader) (string, error) {
+func readInline(r *bodyReader, _ int) (string, error) {
 	return string(r.bytes(r.uvarint())), r.err
 }
 
 // eventReader decodes stored events, resolving string ids through a
 // cache (a page of events repeats its actions, actors and addresses).
 type eventReader struct {
-	ids  *bolt.Bucket
+	ids  getter
 	strs map[uint64]string
 }
 
@@ -164,18 +195,25 @@ type eventReader struct {
 const maxCachedStrings = 100_000
 
 func (t *Tx) eventReader() *eventReader {
-	return &eventReader{ids: t.b(bucketAuditStringIDs), strs: map[uint64]string{}}
+	return &eventReader{ids: newGetter(t.b(bucketAuditStringIDs)), strs: map[uint64]string{}}
 }
 
-func (r *eventReader) str(br *bodyReader) (string, error) {
+func (r *eventReader) interned(br *bodyReader, _ int) (string, error) {
 	id := br.uvarint()
-	if br.err != nil || id == 0 {
+	if br.err != nil {
 		return "", br.err
+	}
+	return r.str(id)
+}
+
+func (r *eventReader) str(id uint64) (string, error) {
+	if id == 0 {
+		return "", nil
 	}
 	if s, ok := r.strs[id]; ok {
 		return s, nil
 	}
-	v := r.ids.Get(u64(id))
+	v := r.ids.get(u64(id))
 	if v == nil {
 		return "", fmt.Errorf("%w (audit string %d is missing)", ErrDamaged, id)
 	}
@@ -185,6 +223,60 @@ func (r *eventReader) str(br *bodyReader) (string, error) {
 	s := string(v)
 	r.strs[id] = s
 	return s, nil
+}
+
+// eventView is what filters test of a stored event, read without copying
+// it (a walk tests hundreds of events to keep fifty): the action and
+// resource type, the actor's string ids, the other strings as stored. An
+// event kept as JSON is decoded whole.
+type eventView struct {
+	tenant                                uint64
+	action, resource                      string
+	actor                                 [2]uint64 // e-mail, name
+	ip, subjectName, subjectEmail, change []byte
+	json                                  *Event
+}
+
+func (r *eventReader) view(k, v []byte) (eventView, error) {
+	if len(v) > hashLen && v[hashLen] == '{' {
+		e, err := r.decode(k, v)
+		return eventView{tenant: e.TenantID, action: e.Action, resource: e.ResourceType, ip: []byte(e.IP),
+			subjectName: []byte(e.SubjectName), subjectEmail: []byte(e.SubjectEmail), change: []byte(e.Change), json: &e}, err
+	}
+	if len(v) <= hashLen || v[hashLen] != formMoved && v[hashLen] != formCompact {
+		_, err := r.decode(k, v) // says what is wrong
+		return eventView{}, err
+	}
+	var ev eventView
+	tenant, inline, err := readStrings(&bodyReader{b: v[hashLen+1:]}, func(br *bodyReader, i int) (err error) {
+		switch i {
+		case 0:
+			ev.action, err = r.interned(br, i)
+		case 1:
+			ev.resource, err = r.interned(br, i)
+		default:
+			ev.actor[i-firstActorField] = br.uvarint()
+		}
+		return err
+	})
+	if err != nil {
+		return ev, fmt.Errorf("%w (audit event %x: %v)", ErrDamaged, k, err)
+	}
+	ev.tenant, ev.ip, ev.subjectName, ev.subjectEmail, ev.change = tenant, inline[0], inline[1], inline[2], inline[3]
+	return ev, nil
+}
+
+// actorKey is the event's ActorKey.
+func (r *eventReader) actorKey(ev *eventView) (string, error) {
+	if ev.json != nil {
+		return ev.json.ActorKey(), nil
+	}
+	email, err := r.str(ev.actor[0])
+	if err != nil || email != "" {
+		return Fold(email), err
+	}
+	name, err := r.str(ev.actor[1])
+	return Fold(name), err
 }
 
 // decode reads a stored event. Its Key, Hash and Meta alias the
@@ -200,7 +292,7 @@ func (r *eventReader) decode(k, v []byte) (Event, error) {
 	case '{':
 		err = json.Unmarshal(p, &e)
 	case formMoved, formCompact:
-		err = decodeBody(&e, k, p[1:], r.str)
+		err = decodeBody(&e, k, p[1:], r.interned)
 	default:
 		err = fmt.Errorf("unknown form %d", p[0])
 	}
@@ -239,8 +331,8 @@ func chainInput(k, v []byte, e *Event) ([]byte, error) {
 	return p, nil
 }
 
-// encodeCompact is the stored payload of an event appended now: its
-// strings interned in the string table.
+// encodeCompact is the stored payload of an event: its interned strings
+// counted in the string table.
 func (t *Tx) encodeCompact(e *Event, k []byte, form byte) ([]byte, error) {
 	return appendBody([]byte{form}, e, k, func(b []byte, s string) ([]byte, error) {
 		id, err := t.internString(s)

@@ -51,6 +51,15 @@ func parseSummary(b []byte) (summaryFields, bool) {
 	return s, true
 }
 
+// byPrefix is the prefix of a list of layout 4–10: tenant | field | len |
+// value.
+func byPrefix(tenant uint64, field byte, value string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, tenant)
+	b = append(b, field)
+	b = binary.AppendUvarint(b, uint64(len(value)))
+	return append(b, value...)
+}
+
 // appendEventV2 appends an event as layouts 4–10 did.
 func (t *Tx) appendEventV2(e *Event) error {
 	b := t.b(bucketAuditV2)

@@ -55,23 +55,23 @@ func (t *Tx) PruneAudit(before time.Time, max int) (int, error) {
 	return len(keys), t.putAuditHead(head)
 }
 
-// unindexEvent undoes indexEvent, and releases the event's strings when
-// it was stored compact (interned).
+// unindexEvent undoes indexEvent, and releases the event's interned
+// strings when it was stored compact.
 func (t *Tx) unindexEvent(e *Event, key []byte, interned bool) error {
 	if e.TenantID != 0 {
-		if err := t.eventLists(bucketAuditTenant).remove(u64(e.TenantID), key); err != nil {
+		if err := t.tenantLists().remove(u64(e.TenantID), key); err != nil {
 			return err
 		}
 	}
 	for _, f := range eventFields(e) {
 		if f.posted {
-			if err := t.eventLists(bucketAuditBy).remove(byPrefix(e.TenantID, f.f, f.v), key); err != nil {
+			if err := t.valueLists().remove(valuePrefix(f.f, f.v), valueEntry(key, e.TenantID)); err != nil {
 				return err
 			}
 		}
 	}
 	if interned {
-		for _, s := range e.stringFields() {
+		for _, s := range e.internedFields() {
 			if err := t.releaseString(*s); err != nil {
 				return err
 			}

@@ -79,26 +79,40 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	if drive == nil || err != nil {
 		return err
 	}
-	events, r := t.b(bucketAudit), t.eventReader()
-	match := textMatcher{term: text, hits: map[textValueKey]bool{}}
+	events, r := newGetter(t.b(bucketAudit)), t.eventReader()
+	match := newTextMatcher(text)
 	for k := drive.cur(); k != nil; k = drive.advance() {
 		if stop != nil && bytes.Compare(k, stop) < 0 {
 			break
 		}
-		v := events.Get(k)
+		v := drive.value()
+		if v == nil {
+			v = events.get(k)
+		}
 		if v == nil {
 			return errors.New("audit event " + HexKey(k) + " is indexed but missing")
+		}
+		ev, err := r.view(k, v)
+		if err != nil {
+			return err
+		}
+		if q.Tenant != 0 && ev.tenant != q.Tenant ||
+			q.Action != "" && ev.action != q.Action ||
+			q.Resource != "" && ev.resource != q.Resource ||
+			text != "" && !match.event(&ev) {
+			continue
+		}
+		if q.Actor != "" {
+			if actor, err := r.actorKey(&ev); err != nil || actor != q.Actor {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		e, err := r.decode(k, v)
 		if err != nil {
 			return err
-		}
-		if q.Tenant != 0 && e.TenantID != q.Tenant ||
-			q.Action != "" && e.Action != q.Action ||
-			q.Resource != "" && e.ResourceType != q.Resource ||
-			q.Actor != "" && e.ActorKey() != q.Actor ||
-			text != "" && !match.event(&e) {
-			continue
 		}
 		e.detach()
 		more, err := fn(e)
@@ -112,11 +126,20 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 // auditDrive chooses the most selective list to walk for q, or nil when
 // nothing can match.
 func (t *Tx) auditDrive(q AuditQuery, text string, start []byte) (*merged, error) {
-	var tenants []uint64
-	if q.Tenant == 0 {
-		tenants = t.logTenants()
+	values := func(f byte, v string) *merged {
+		if q.Tenant != 0 {
+			// In one tenant's view, the value's list holds every tenant's
+			// events: walk the tenant's own when that reads less.
+			n := t.valueCount(q.Tenant, f, v)
+			if n == 0 {
+				return newMerged()
+			}
+			if walk, merge := t.readCosts(q.Tenant, []textValue{{f, v, n}}, max(q.Limit, 50)); walk < merge {
+				return newMerged(t.tenantIter(q.Tenant, start))
+			}
+		}
+		return newMerged(t.valueLists().valueIter(q.Tenant, f, v, start))
 	}
-	values := func(f byte, v string) *merged { return newMerged(t.valueIters(q.Tenant, tenants, f, v, start)...) }
 	switch {
 	case q.Actor != "":
 		return values(FieldActor, q.Actor), nil
@@ -125,7 +148,7 @@ func (t *Tx) auditDrive(q AuditQuery, text string, start []byte) (*merged, error
 	case q.Resource != "":
 		return values(FieldResource, q.Resource), nil
 	case text != "":
-		plan, err := t.planText(q.Tenant, len(tenants), text, max(q.Limit, 50))
+		plan, err := t.planText(q.Tenant, text, max(q.Limit, 50))
 		if err != nil {
 			return nil, err
 		}
@@ -135,48 +158,61 @@ func (t *Tx) auditDrive(q AuditQuery, text string, start []byte) (*merged, error
 		if len(plan.values) == 0 {
 			return nil, nil // the term matches no value of the searched fields
 		}
-		var its []keyIter
-		for _, v := range plan.values {
-			its = append(its, t.valueIters(q.Tenant, tenants, v.f, v.v, start)...)
+		its, by := make([]keyIter, len(plan.values)), t.valueLists()
+		for i, v := range plan.values {
+			its[i] = by.valueIter(q.Tenant, v.f, v.v, start)
 		}
 		return newMerged(its...), nil
 	}
 	return newMerged(t.tenantIter(q.Tenant, start)), nil
 }
 
-// textMatcher tests events against a folded free-text term, remembering
-// each value's answer (a page of events repeats most of its values).
+// textMatcher tests events against a folded free-text term.
 type textMatcher struct {
-	term string
-	hits map[textValueKey]bool
+	term    string
+	termB   []byte
+	hits    map[string]bool // subjects and changes (folding one costs a microsecond) → match
+	scratch []byte
 }
 
-type textValueKey struct {
-	f    byte
-	v, w string
+func newTextMatcher(term string) *textMatcher {
+	return &textMatcher{term: term, termB: []byte(term), hits: map[string]bool{}}
 }
 
-func (m textMatcher) event(e *Event) bool {
-	return m.value(FieldAction, e.Action, "") || m.value(FieldResource, e.ResourceType, "") || m.value(FieldIP, e.IP, "") ||
-		m.value(FieldSubject, e.SubjectName, e.SubjectEmail) || m.value(FieldChange, e.Change, "")
+func (m *textMatcher) event(ev *eventView) bool {
+	return m.lower([]byte(ev.action)) || m.lower([]byte(ev.resource)) || m.lower(ev.ip) ||
+		m.folded(FieldSubject, ev.subjectName, ev.subjectEmail) || m.folded(FieldChange, ev.change, nil)
 }
 
-func (m textMatcher) value(f byte, v, w string) bool {
-	if v == "" && w == "" {
+// lower reports whether v, lower-cased, contains the term; v is mostly
+// lower-case ASCII already (actions, addresses) and then is not copied.
+func (m *textMatcher) lower(v []byte) bool {
+	if len(v) == 0 {
 		return false
 	}
-	key := textValueKey{f, v, w}
-	hit, ok := m.hits[key]
-	if !ok {
-		switch f {
-		case FieldSubject:
-			hit = strings.Contains(subjectValue(&Event{SubjectName: v, SubjectEmail: w}), m.term)
-		case FieldChange:
-			hit = strings.Contains(SearchFold(v), m.term)
-		default:
-			hit = strings.Contains(strings.ToLower(v), m.term)
+	for _, c := range v {
+		if c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return strings.Contains(strings.ToLower(string(v)), m.term)
 		}
-		m.hits[key] = hit
+	}
+	return bytes.Contains(v, m.termB)
+}
+
+// folded tests the subject or change, accent-folded, remembering each
+// value's answer.
+func (m *textMatcher) folded(f byte, v, w []byte) bool {
+	if len(v) == 0 && len(w) == 0 {
+		return false
+	}
+	m.scratch = append(append(append(append(m.scratch[:0], f), v...), 0), w...)
+	hit, ok := m.hits[string(m.scratch)]
+	if !ok {
+		if f == FieldSubject {
+			hit = strings.Contains(subjectValue(&Event{SubjectName: string(v), SubjectEmail: string(w)}), m.term)
+		} else {
+			hit = strings.Contains(SearchFold(string(v)), m.term)
+		}
+		m.hits[string(m.scratch)] = hit
 	}
 	return hit
 }
@@ -275,13 +311,17 @@ func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int
 		return nil
 	}
 	it, stop := t.tenantIter(tenant, eventKeyAt(to)), eventKeyAt(from)
-	events, r := t.b(bucketAudit), t.eventReader()
+	events, r := newGetter(t.b(bucketAudit)), t.eventReader()
 	for ; it.key() != nil && bytes.Compare(it.key(), stop) >= 0; it.next() {
-		e, err := r.decode(it.key(), events.Get(it.key()))
+		v := it.value()
+		if v == nil {
+			v = events.get(it.key())
+		}
+		ev, err := r.view(it.key(), v)
 		if err != nil {
 			return err
 		}
-		add(HourCounts{Events: 1, Actions: map[string]int{e.Action: 1}}, 1)
+		add(HourCounts{Events: 1, Actions: map[string]int{ev.action: 1}}, 1)
 	}
 	return it.failed()
 }
@@ -293,20 +333,16 @@ func (t *Tx) activeBetween(tenant uint64, from, to uint64) (int, error) {
 	prefix := u64(tenant)
 	c := t.b(bucketAuditActive).Cursor()
 	n := 0
-	var tenants []uint64
 	for k, _ := c.Seek(join(prefix, u64(from))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if readU64(k[8:16]) <= to {
 			n++
 			continue
 		}
-		if tenant == 0 && tenants == nil {
-			tenants = t.logTenants()
+		it := t.valueLists().valueIter(tenant, FieldActor, string(k[16:]), eventKeyAt(to+1))
+		if it.failed() != nil {
+			return 0, it.failed()
 		}
-		it := newMerged(t.valueIters(tenant, tenants, FieldActor, string(k[16:]), eventKeyAt(to+1))...)
-		if it.err != nil {
-			return 0, it.err
-		}
-		if k := it.cur(); k != nil && readU64(k) >= from {
+		if k := it.key(); k != nil && readU64(k) >= from {
 			n++
 		}
 	}

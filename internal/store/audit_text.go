@@ -118,7 +118,7 @@ func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValu
 		}
 	}
 	seen := map[uint64]bool{}
-	dict, strs, grams := t.b(bucketAuditValues), t.b(bucketAuditStringIDs), t.gramLists()
+	dict, strs, grams := newGetter(t.b(bucketAuditValues)), newGetter(t.b(bucketAuditStringIDs)), t.gramLists()
 	c := grams.b.Cursor()
 	for k, ids := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, ids = c.Next() {
 		if len(k) != 4+grams.width {
@@ -133,14 +133,14 @@ func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValu
 				continue
 			}
 			seen[readU64(id)] = true
-			v := strs.Get(id)
+			v := strs.get(id)
 			if v == nil {
 				return nil, false, fmt.Errorf("%w (audit string %x of the trigram index is missing)", ErrDamaged, id)
 			}
 			if !strings.Contains(strings.ToLower(string(v)), term) {
 				continue
 			}
-			if n := int(readU64(dict.Get(join(u64(tenant), []byte{f}, v)))); n > 0 {
+			if n := int(readU64(dict.get(join(u64(tenant), []byte{f}, v)))); n > 0 {
 				vals = append(vals, textValue{f, string(v), n})
 			}
 		}
@@ -155,24 +155,36 @@ type textPlan struct {
 }
 
 // planText chooses, for a page of limit events, between walking the log
-// and merging the matching values' lists, by their estimated reads. In
-// the view of every tenant (tenant 0), each value has a list per tenant
-// (of tenants, in all).
-func (t *Tx) planText(tenant uint64, tenants int, term string, limit int) (textPlan, error) {
+// and merging the matching values' lists, by their estimated reads.
+func (t *Tx) planText(tenant uint64, term string, limit int) (textPlan, error) {
 	var p textPlan
-	matching := 0
 	for _, f := range textFields {
 		vals, broad, err := t.textCandidates(tenant, f, term)
 		if err != nil || broad {
 			return textPlan{walk: true}, err
 		}
-		for _, v := range vals {
-			matching += v.events
-		}
 		p.values = append(p.values, vals...)
 	}
-	if matching == 0 {
-		return p, nil
+	if len(p.values) > 0 {
+		walk, merge := t.readCosts(tenant, p.values, limit)
+		p.walk = walk < merge
+	}
+	return p, nil
+}
+
+// readCosts estimates, for a page of limit of tenant's events with one of
+// vals (their events counts in tenant), the reads of walking tenant's
+// events and testing each, and of merging the values' lists: a seek per
+// list (a few reads), the page, and, in one tenant's view, the other
+// tenants' entries skipped on the way (decoded, not read: about a
+// sixteenth of a read each).
+func (t *Tx) readCosts(tenant uint64, vals []textValue, limit int) (walk, merge int) {
+	matching, everywhere := 0, 0
+	for _, v := range vals {
+		matching += v.events
+		if tenant != 0 {
+			everywhere += t.valueCount(0, v.f, v.v)
+		}
 	}
 	total := 0
 	if counts, err := t.Values(tenant, FieldAction, 0); err == nil { // a few dozen actions
@@ -180,16 +192,15 @@ func (t *Tx) planText(tenant uint64, tenants int, term string, limit int) (textP
 			total += n
 		}
 	}
-	// A merge seeks once per list (a few reads each), then reads the page;
-	// a walk reads about limit × total / matching events.
-	lists := len(p.values)
-	if tenant == 0 {
-		lists *= max(tenants, 1)
+	if matching == 0 {
+		return 0, 0
 	}
-	walkReads := min(total, limit*total/matching)
-	mergeReads := 4*lists + limit
-	p.walk = walkReads < mergeReads
-	return p, nil
+	walk = min(total, limit*total/matching)
+	merge = 4*len(vals) + limit
+	if tenant != 0 {
+		merge += limit * (everywhere - matching) / matching / 16
+	}
+	return walk, merge
 }
 
 // merged walks several iterators as one, newest first, without repeats:
@@ -236,6 +247,14 @@ func (m *merged) cur() []byte {
 		return nil
 	}
 	return m.h[0].key()
+}
+
+// value is the current event, when the iterator at hand reads the log.
+func (m *merged) value() []byte {
+	if len(m.h) == 0 {
+		return nil
+	}
+	return m.h[0].value()
 }
 
 // advance moves past the current key and returns the next one.

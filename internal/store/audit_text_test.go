@@ -110,7 +110,7 @@ func TestFreeTextPlanner(t *testing.T) {
 	}
 	for _, c := range cases {
 		var p textPlan
-		db.View(func(tx *Tx) error { p, _ = tx.planText(0, len(tx.logTenants()), c.term, 50); return nil })
+		db.View(func(tx *Tx) error { p, _ = tx.planText(0, c.term, 50); return nil })
 		if p.walk != c.walk || !p.walk && len(p.values) != c.values {
 			t.Errorf("%q: walk %v with %d values, want walk %v (%d values)", c.term, p.walk, len(p.values), c.walk, c.values)
 		}

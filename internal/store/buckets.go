@@ -66,14 +66,14 @@ var (
 	bucketAuditHours = []byte("audit_hours_v2") // tenant | hour → counters
 
 	// The audit log, compact (layout 11; see audit_codec.go and
-	// audit_lists.go). Events hold string ids; each list of events is packed
-	// into blocks of up to 64 keys, delta-encoded, and an event is listed
-	// once, under its own tenant: the view of every tenant merges them.
+	// audit_lists.go). Events hold string ids; each list is packed into
+	// blocks of up to 64 keys, delta-encoded; an event is listed once per
+	// value, its entry tagged with its tenant.
 	bucketAudit          = []byte("audit_v3")            // k → hash(32) | encoded event
 	bucketAuditStrings   = []byte("audit_strings_v1")    // string → id(8) | events using it(8)
 	bucketAuditStringIDs = []byte("audit_string_ids_v1") // id(8) → string
 	bucketAuditTenant    = []byte("audit_tenant_v2")     // tenant | first k of the block → later keys, delta-encoded (no list for tenant 0)
-	bucketAuditBy        = []byte("audit_by_v2")         // tenant | field | len | value | first k → later keys (tenant 0: events of no tenant)
+	bucketAuditBy        = []byte("audit_by_v2")         // field | len | value | first k | its tenant → later (k, tenant)s
 	// The trigram index of layout 9, its values as ids of the string table
 	// in packed lists: the value was in every key of its every gram.
 	bucketAuditGrams = []byte("audit_grams_v2")  // field | gram | first id → later ids

@@ -34,15 +34,15 @@ func (t *Tx) checkAudit() []error {
 		}
 		for _, f := range eventFields(&e) {
 			if f.posted {
-				p := string(bucketAuditBy) + "|" + string(byPrefix(e.TenantID, f.f, f.v))
-				lists[p] = append(lists[p], key)
+				p := string(bucketAuditBy) + "|" + string(valuePrefix(f.f, f.v))
+				lists[p] = append(lists[p], valueEntry(key, e.TenantID))
 			}
 			for _, tenant := range tenantsOf(&e) {
 				counts[string(join(u64(tenant), []byte{f.f}, []byte(f.v)))]++
 			}
 		}
 		if v[hashLen] != '{' {
-			for _, s := range e.stringFields() {
+			for _, s := range e.internedFields() {
 				if *s != "" {
 					strs[*s]++
 				}
@@ -55,9 +55,8 @@ func (t *Tx) checkAudit() []error {
 			strs[v]++
 		}
 	}
-	for _, name := range [][]byte{bucketAuditTenant, bucketAuditBy} {
-		errs = append(errs, t.checkLists(t.eventLists(name), name, lists)...)
-	}
+	errs = append(errs, t.checkLists(t.tenantLists(), bucketAuditTenant, lists)...)
+	errs = append(errs, t.checkLists(t.valueLists(), bucketAuditBy, lists)...)
 	for p := range lists {
 		bad("audit list %q is missing", p)
 	}
