@@ -75,12 +75,13 @@ func layout10Log(t *testing.T, dir string, n int) map[string]string {
 				return err
 			}
 		}
-		return nil
+		// And one with empty fields, of no tenant.
+		return tx.AppendEvent(&Event{Time: t0.Add(time.Duration(n/2+len(oddJSON)) * time.Second), ActorEmail: "sys@kw.uk", Action: "setup"})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	textBatch(t, db, rand.New(rand.NewSource(4)), n/2+len(oddJSON), n+len(oddJSON))
+	textBatch(t, db, rand.New(rand.NewSource(4)), n/2+len(oddJSON)+1, n+len(oddJSON))
 	before := map[string]string{}
 	db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAuditV2).ForEach(func(k, v []byte) error {

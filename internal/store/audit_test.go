@@ -165,6 +165,40 @@ func TestASmallTenantsViewOfABusyValue(t *testing.T) {
 	}
 }
 
+// Events with empty fields (no address, no resource type, no actor name,
+// no tenant) are listed, found and pruned like any other (an empty value
+// has no trigrams and no string).
+func TestEventsWithEmptyFields(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 20)
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 4; i++ {
+			e := &Event{Time: t0.Add(time.Duration(i) * time.Second), ActorEmail: "sys@kw.uk", Action: "setup", TenantID: uint64(i % 2)}
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, db)
+	if got := query(t, db, AuditQuery{Action: "setup"}); len(got) != 4 || got[0].IP != "" || got[0].ResourceType != "" {
+		t.Fatalf("%d events, newest %+v", len(got), got[0])
+	}
+	if got := query(t, db, AuditQuery{Tenant: 1, Text: "setup"}); len(got) != 2 {
+		t.Fatalf("%d events of tenant 1", len(got))
+	}
+	if err := db.Update(func(tx *Tx) error { _, err := tx.PruneAudit(t0.Add(48*time.Hour), 1000); return err }); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, db)
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 0 {
+		t.Fatalf("after pruning everything: %+v %v", rep, err)
+	}
+}
+
 func TestAuditStatsAndValues(t *testing.T) {
 	db := openAudit(t)
 	fill(t, db, 120) // 80 minutes of events

@@ -47,6 +47,9 @@ func (t *Tx) indexGrams(f byte, v string, d int64) error {
 	if t.b(bucketAuditGrams) == nil {
 		return nil // an older layout, mid-migration: migration 11 builds the index
 	}
+	if v == "" {
+		return nil // no grams (and no string to count)
+	}
 	var id uint64
 	var err error
 	if d > 0 {

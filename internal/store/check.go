@@ -68,6 +68,9 @@ func (t *Tx) checkAuditGrams() []error {
 	for _, f := range textFields {
 		vals, _ := t.Values(0, f, 0)
 		for v := range vals {
+			if v == "" {
+				continue // no grams
+			}
 			id, _, err := stringEntry(v, t.b(bucketAuditStrings).Get([]byte(v)))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("the trigram index: %w", err))

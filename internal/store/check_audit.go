@@ -52,7 +52,9 @@ func (t *Tx) checkAudit() []error {
 	for _, f := range textFields { // the trigram index uses each value's string
 		vals, _ := t.Values(0, f, 0)
 		for v := range vals {
-			strs[v]++
+			if v != "" {
+				strs[v]++
+			}
 		}
 	}
 	errs = append(errs, t.checkLists(t.tenantLists(), bucketAuditTenant, lists)...)
