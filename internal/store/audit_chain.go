@@ -171,7 +171,7 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 		}
 		mac := hmac.New(sha256.New, db.auditKey)
 		sum := make([]byte, 0, hashLen)
-		r := tx.eventReader()
+		r, buf := tx.eventReader(), make([]byte, 0, 512)
 		c := tx.b(bucketAudit).Cursor()
 		var last []byte
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -183,14 +183,7 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 				broken(k, "the event is truncated")
 				return nil
 			}
-			var e Event
-			if v[hashLen] != '{' {
-				if e, err = r.decode(k, v); err != nil {
-					broken(k, "the event cannot be read: "+err.Error())
-					return nil
-				}
-			}
-			content, err := chainInput(k, v, &e)
+			content, err := r.chainInput(k, v, buf)
 			if err != nil {
 				broken(k, "the event cannot be read: "+err.Error())
 				return nil

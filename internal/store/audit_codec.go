@@ -318,17 +318,35 @@ func (r *eventReader) event(k, v []byte) (Event, error) {
 	return e, err
 }
 
-// chainInput is what the hash chain covers of a stored event: see the
-// forms above. e is the event decoded from v (unused for JSON).
-func chainInput(k, v []byte, e *Event) ([]byte, error) {
+// chainInput is what the hash chain covers of a stored event (see the
+// forms above), built in buf.
+func (r *eventReader) chainInput(k, v, buf []byte) ([]byte, error) {
 	p := v[hashLen:]
 	switch p[0] {
+	case '{':
+		return p, nil
 	case formMoved:
-		return json.Marshal(e)
+		e, err := r.decode(k, v)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(&e)
 	case formCompact:
-		return canonical(e, k), nil
+		// The stored bytes with each id replaced by its string: what
+		// canonical made of the event when it was appended.
+		br := &bodyReader{b: p[1:]}
+		out := binary.AppendUvarint(append(buf[:0], formCompact), br.uvarint())
+		for range len((&Event{}).internedFields()) {
+			s, err := r.interned(br, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%w (audit event %x: %v)", ErrDamaged, k, err)
+			}
+			out, _ = inlineString(out, s)
+		}
+		return append(out, br.b...), nil
 	}
-	return p, nil
+	_, err := r.decode(k, v) // says what is wrong
+	return nil, err
 }
 
 // encodeCompact is the stored payload of an event: its interned strings
