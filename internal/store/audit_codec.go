@@ -14,8 +14,9 @@ import (
 //   - '{': the JSON of layouts 4–10, kept as it was (migration 11 keeps an
 //     event it cannot re-encode exactly). The chain hashes these bytes.
 //   - formMoved: compact, re-encoded from JSON by migration 11. The chain
-//     hashes json.Marshal of the decoded event, which the migration checked
-//     is exactly the JSON the hash was made over.
+//     hashes the JSON appendEventJSON rebuilds from the decoded event,
+//     which the migration checked is exactly the JSON the hash was made
+//     over.
 //   - formCompact: compact, appended since. The chain hashes the canonical
 //     form: formCompact and the same fields with every string written out.
 //
@@ -330,7 +331,7 @@ func (r *eventReader) chainInput(k, v, buf []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(&e)
+		return appendEventJSON(buf[:0], &e)
 	case formCompact:
 		// The stored bytes with each id replaced by its string: what
 		// canonical made of the event when it was appended.

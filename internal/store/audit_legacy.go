@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
 )
 
 // The audit log as layouts 4–10 stored it: each event as JSON
@@ -128,4 +131,81 @@ func migrateAuditV2(t *Tx) error {
 		}
 	}
 	return t.tx.DeleteBucket(bucketAuditV1)
+}
+
+// appendEventJSON writes the JSON layouts 4–10 stored for e (what
+// json.Marshal made of the Event of layout 10), on its own: the hash chain
+// of an event moved by migration 11 covers these bytes, which must not
+// change when Event or encoding/json does. Migration 11 re-encodes an
+// event only when this gives back exactly its stored JSON.
+func appendEventJSON(b []byte, e *Event) ([]byte, error) {
+	b = strconv.AppendUint(append(b, `{"id":`...), e.ID, 10)
+	b = append(b, `,"time":"`...)
+	n := len(b)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	if _, zone := e.Time.Zone(); b[n+4] != '-' || zone <= -24*3600 || zone >= 24*3600 {
+		return nil, fmt.Errorf("the time %v has no JSON form", e.Time)
+	}
+	b = strconv.AppendUint(append(b, `","actorId":`...), e.ActorID, 10)
+	for _, f := range []struct{ name, v string }{{"actorName", e.ActorName}, {"actorEmail", e.ActorEmail}, {"action", e.Action},
+		{"resourceType", e.ResourceType}, {"resourceId", e.ResourceID}, {"ip", e.IP}} {
+		b = appendJSONString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
+	}
+	b = strconv.AppendUint(append(b, `,"tenantId":`...), e.TenantID, 10)
+	if len(e.Meta) > 0 {
+		b = append(append(b, `,"meta":`...), e.Meta...) // as stored: compact already
+	}
+	for _, f := range []struct{ name, v string }{{"subjectName", e.SubjectName}, {"subjectEmail", e.SubjectEmail}, {"change", e.Change}} {
+		if f.v != "" {
+			b = appendJSONString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString writes s as encoding/json does, HTML-safe.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			if r == utf8.RuneError {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			}
+			start = i + size
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }

@@ -119,8 +119,8 @@ func (t *Tx) indexGramsFrom() (done bool, err error) {
 
 // moveEvent is the stored value of a layout 4–10 event in the compact
 // log, and the event. The chain hashed its JSON, so it is re-encoded only
-// if json.Marshal of what the compact form decodes to gives exactly that
-// JSON back (then the chain still verifies it, and hashes the same
+// if appendEventJSON of what the compact form decodes to gives exactly
+// that JSON back (then the chain still verifies it, and hashes the same
 // bytes); otherwise it keeps its JSON.
 func (t *Tx) moveEvent(k, v []byte) ([]byte, Event, error) {
 	var e Event
@@ -136,7 +136,7 @@ func (t *Tx) moveEvent(k, v []byte) ([]byte, Event, error) {
 	if err := decodeBody(&back, k, inline, readInline); err != nil {
 		return nil, e, err
 	}
-	if again, err := json.Marshal(&back); err != nil || !bytes.Equal(again, raw) {
+	if again, err := appendEventJSON(nil, &back); err != nil || !bytes.Equal(again, raw) {
 		return bytes.Clone(v), e, nil
 	}
 	payload, err := t.encodeCompact(&e, k, formMoved)
