@@ -51,12 +51,15 @@ func unlinkChain(t *testing.T, path string) {
 	}
 	defer b.Close()
 	err = b.Update(func(tx *bolt.Tx) error {
-		events := tx.Bucket([]byte("audit_v2"))
+		events := tx.Bucket([]byte("audit_v3"))
 		k, v := events.Cursor().First()
 		if k == nil {
 			t.Fatal("no audit events to edit")
 		}
-		if err := events.Put(bytes.Clone(k), bytes.Replace(bytes.Clone(v), []byte("Mitch"), []byte("Mallory"), 1)); err != nil {
+		// The last byte of the event (after its 32-byte link) changed.
+		edited := bytes.Clone(v)
+		edited[len(edited)-1] ^= 0x01
+		if err := events.Put(bytes.Clone(k), edited); err != nil {
 			return err
 		}
 		meta := tx.Bucket([]byte("meta_v1"))

@@ -80,6 +80,11 @@ func BenchmarkAuditOffice(b *testing.B) {
 	b.Run("text-change-role", func(b *testing.B) { measure(b, list(AuditFilter{Text: "role agent"}, 50)) })
 	b.Run("text-subject-name", func(b *testing.B) { measure(b, list(AuditFilter{Text: "person 42"}, 10)) })
 	b.Run("text-nothing", func(b *testing.B) { measure(b, list(AuditFilter{Text: "zzz-no-such-thing"}, 0)) })
+	// One tenant's view (a fifth of the log), as its own admins see it.
+	b.Run("tenant-newest50", func(b *testing.B) { measure(b, list(AuditFilter{TenantID: 3}, 50)) })
+	b.Run("tenant-action", func(b *testing.B) { measure(b, list(AuditFilter{TenantID: 3, Action: "update"}, 50)) })
+	b.Run("tenant-text-common-fail", func(b *testing.B) { measure(b, list(AuditFilter{TenantID: 3, Text: "fail"}, 50)) })
+	b.Run("tenant-text-address-prefix", func(b *testing.B) { measure(b, list(AuditFilter{TenantID: 3, Text: "10.1"}, 50)) })
 	b.Run("stats-24h", func(b *testing.B) {
 		measure(b, func() error { _, err := svc.GetAuditStats(ctx, 0); return err })
 	})

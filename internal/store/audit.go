@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,59 +65,25 @@ const (
 
 const hashLen = 32
 
-// summary is the compact form of an event that filters read instead of
-// the JSON: tenant, then length-prefixed actor, action, resource, IP, and
-// the folded subject and change (absent from summaries written before).
-func summary(e *Event) []byte {
-	b := binary.BigEndian.AppendUint64(nil, e.TenantID)
-	for _, s := range []string{e.ActorKey(), e.Action, e.ResourceType, e.IP, subjectValue(e), changeValue(e)} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	return b
-}
-
-// Summary is an event's indexed fields.
-type Summary struct {
-	Tenant                      uint64
-	Actor, Action, Resource, IP []byte
-	Subject, Change             []byte // folded; empty in older summaries
-}
-
-func parseSummary(b []byte) (Summary, bool) {
-	if len(b) < 8 {
-		return Summary{}, false
-	}
-	s := Summary{Tenant: binary.BigEndian.Uint64(b)}
-	b = b[8:]
-	for i, f := range []*[]byte{&s.Actor, &s.Action, &s.Resource, &s.IP, &s.Subject, &s.Change} {
-		if i >= 4 && len(b) == 0 {
-			break // a summary written before subjects existed
-		}
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			return Summary{}, false
-		}
-		*f, b = b[w:w+int(n)], b[w+int(n):]
-	}
-	return s, true
-}
-
-func byPrefix(tenant uint64, field byte, value string) []byte {
-	b := binary.BigEndian.AppendUint64(nil, tenant)
-	b = append(b, field)
-	b = binary.AppendUvarint(b, uint64(len(value)))
-	return append(b, value...)
-}
-
 // AppendEvent adds an event at the end of the log: it assigns its id and
 // key, links it into the hash chain, and writes every index and counter in
 // the same transaction.
 func (t *Tx) AppendEvent(e *Event) error {
-	b := t.b(bucketAudit)
+	if t.b(bucketAudit) == nil {
+		return t.appendEventV2(e) // an older layout, mid-migration (4): migration 11 re-encodes it
+	}
 	if t.auditKey == nil {
 		return errNoAuditKey
 	}
+	if len(e.Meta) > 0 {
+		// Kept as given; compact and valid, as the JSON encoding kept it.
+		var meta bytes.Buffer
+		if err := json.Compact(&meta, e.Meta); err != nil {
+			return fmt.Errorf("audit event metadata: %w", err)
+		}
+		e.Meta = meta.Bytes()
+	}
+	b := t.b(bucketAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -128,17 +93,15 @@ func (t *Tx) AppendEvent(e *Event) error {
 	if err != nil {
 		return err
 	}
-	at := uint64(e.Time.UnixNano())
-	if last := readU64(head.Key); at < last {
-		at = last // keys never go back in time, so key order is chain order
-	}
-	key := join(u64(at), u64(seq))
-	raw, err := json.Marshal(e)
+	key := t.nextEventKey(e, head, seq)
+	payload, err := t.encodeCompact(e, key, formCompact)
 	if err != nil {
 		return err
 	}
-	hash := chainHash(t.auditKey, head.Hash, key, raw)
-	if err := b.Put(key, join(hash, raw)); err != nil {
+	// The chain covers the event as given, not as the string table
+	// resolves its ids (see audit_codec.go).
+	hash := chainHash(t.auditKey, head.Hash, key, canonical(e, key))
+	if err := b.Put(key, join(hash, payload)); err != nil {
 		return err
 	}
 	if err := t.indexEvent(e, key); err != nil {
@@ -149,22 +112,47 @@ func (t *Tx) AppendEvent(e *Event) error {
 	return t.putAuditHead(head)
 }
 
-// indexEvent writes an event's summary, index entries, distinct values and
-// hourly counters, under its tenant and under 0 (every tenant).
+// nextEventKey is the key of the event with sequence seq: its time, or
+// the newest event's if the clock went back (key order is chain order).
+func (t *Tx) nextEventKey(e *Event, head auditHead, seq uint64) []byte {
+	at := uint64(e.Time.UnixNano())
+	if last := readU64(head.Key); at < last {
+		at = last
+	}
+	return join(u64(at), u64(seq))
+}
+
+// indexEvent lists an event and counts it.
 func (t *Tx) indexEvent(e *Event, key []byte) error {
-	if err := t.b(bucketAuditSum).Put(key, summary(e)); err != nil {
+	if err := t.listEvent(e, key); err != nil {
 		return err
 	}
-	for _, tenant := range tenantsOf(e) {
-		if err := t.b(bucketAuditTenant).Put(join(u64(tenant), key), []byte{}); err != nil {
+	return t.countEvent(e, key)
+}
+
+// listEvent adds an event's key to its tenant's list and to the list of
+// each of its values, once: under its own tenant.
+func (t *Tx) listEvent(e *Event, key []byte) error {
+	if e.TenantID != 0 {
+		if err := t.tenantLists().add(u64(e.TenantID), key); err != nil {
 			return err
 		}
-		for _, f := range eventFields(e) {
-			if f.posted {
-				if err := t.b(bucketAuditBy).Put(join(byPrefix(tenant, f.f, f.v), key), []byte{}); err != nil {
-					return err
-				}
+	}
+	for _, f := range eventFields(e) {
+		if f.posted {
+			if err := t.valueLists().add(valuePrefix(f.f, f.v), valueEntry(key, e.TenantID)); err != nil {
+				return err
 			}
+		}
+	}
+	return nil
+}
+
+// countEvent counts an event's values, hour and actor under its tenant
+// and under 0 (every tenant).
+func (t *Tx) countEvent(e *Event, key []byte) error {
+	for _, tenant := range tenantsOf(e) {
+		for _, f := range eventFields(e) {
 			if err := t.countValue(tenant, f.f, f.v, 1); err != nil {
 				return err
 			}
@@ -222,7 +210,7 @@ func actorNameValue(e *Event) string {
 	return Fold(e.ActorName) + "\x00" + e.ActorKey() + "\x00" + e.ActorName
 }
 
-// tenantsOf is where an event is visible: its tenant, and 0 (every tenant).
+// tenantsOf is where an event is counted: its tenant, and 0 (every tenant).
 func tenantsOf(e *Event) []uint64 {
 	if e.TenantID == 0 {
 		return []uint64{0}
@@ -274,51 +262,20 @@ func (t *Tx) Values(tenant uint64, field byte, limit int) (map[string]int, error
 	return out, nil
 }
 
+// valueCount is how many events of tenant's log have value v in field f.
+func (t *Tx) valueCount(tenant uint64, f byte, v string) int {
+	return int(readU64(t.b(bucketAuditValues).Get(join(u64(tenant), []byte{f}, []byte(v)))))
+}
+
 // HasValue reports whether some event of tenant's log has value in field.
 func (t *Tx) HasValue(tenant uint64, field byte, value string) bool {
 	return t.b(bucketAuditValues).Get(join(u64(tenant), []byte{field}, []byte(value))) != nil
-}
-
-// decodeEvent reads a stored event value: hash, then JSON.
-func decodeEvent(key, v []byte) (Event, error) {
-	var e Event
-	if len(v) < hashLen {
-		return e, fmt.Errorf("%w (audit event %x is truncated)", ErrDamaged, key)
-	}
-	if err := json.Unmarshal(v[hashLen:], &e); err != nil {
-		return e, fmt.Errorf("%w (audit event %x: %v)", ErrDamaged, key, err)
-	}
-	e.Key, e.Hash = bytes.Clone(key), bytes.Clone(v[:hashLen])
-	return e, nil
 }
 
 // CountEvents is how many events the log holds.
 func (t *Tx) CountEvents() (uint64, error) {
 	h, err := t.auditHead()
 	return h.Count, err
-}
-
-// migrateAuditV2 moves layout 1–3's events into the indexed log and links
-// their hash chain: here, once, with the key given to Open.
-func migrateAuditV2(t *Tx) error {
-	if err := createBuckets(layout4)(t); err != nil {
-		return err
-	}
-	old := t.tx.Bucket(bucketAuditV1)
-	if old == nil {
-		return nil
-	}
-	c := old.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("audit event %x: %w", k, err)
-		}
-		if err := t.AppendEvent(&e); err != nil {
-			return err // errNoAuditKey when Open was given no key
-		}
-	}
-	return t.tx.DeleteBucket(bucketAuditV1)
 }
 
 var errNoAuditKey = errors.New("the audit chain key is not set (store.Options.AuditKey)")

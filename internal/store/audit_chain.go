@@ -5,14 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 )
 
 // The audit log is tamper-evident: each event's hash is an HMAC, under a
 // key kept in the data folder, of the previous event's hash, the event's
-// key and its JSON. The head (last key, hash, count) and the retention
+// key and its content (its JSON, or its canonical form: see
+// audit_codec.go). The head (last key, hash, count) and the retention
 // anchor are MACed too, so a copy of the database alone cannot re-chain,
 // truncate or trim the log unnoticed.
 
@@ -100,6 +100,9 @@ func (t *Tx) auditAnchor() (auditAnchor, bool, error) {
 func (t *Tx) checkChainLinked() error {
 	events := t.b(bucketAudit)
 	if events == nil {
+		events = t.b(bucketAuditV2) // layouts 4–10
+	}
+	if events == nil {
 		return nil // an older layout: its migration links the chain
 	}
 	if k, _ := events.Cursor().First(); k == nil {
@@ -152,11 +155,8 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 			if len(k) == 16 {
 				rep.BrokenID = readU64(k[8:])
 				rep.BrokenAt = time.Unix(0, int64(readU64(k[:8]))).UTC().Format(time.RFC3339)
-				if v := tx.b(bucketAudit).Get(k); len(v) > hashLen {
-					var e Event
-					if json.Unmarshal(v[hashLen:], &e) == nil {
-						rep.BrokenID = e.ID
-					}
+				if e, err := tx.eventReader().decode(k, tx.b(bucketAudit).Get(k)); err == nil {
+					rep.BrokenID = e.ID
 				}
 			}
 		}
@@ -171,6 +171,7 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 		}
 		mac := hmac.New(sha256.New, db.auditKey)
 		sum := make([]byte, 0, hashLen)
+		r, buf := tx.eventReader(), make([]byte, 0, 512)
 		c := tx.b(bucketAudit).Cursor()
 		var last []byte
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -178,14 +179,19 @@ func (db *DB) VerifyChain(progress func(checked uint64)) (ChainReport, error) {
 				broken(k, "an event older than the retention anchor is present")
 				return nil
 			}
-			if len(v) < hashLen {
+			if len(v) <= hashLen {
 				broken(k, "the event is truncated")
+				return nil
+			}
+			content, err := r.chainInput(k, v, buf)
+			if err != nil {
+				broken(k, "the event cannot be read: "+err.Error())
 				return nil
 			}
 			mac.Reset()
 			mac.Write(prev)
 			mac.Write(k)
-			mac.Write(v[hashLen:])
+			mac.Write(content)
 			sum = mac.Sum(sum[:0])
 			if !hmac.Equal(sum, v[:hashLen]) {
 				broken(k, "the event was changed, or an event before it was removed or moved")

@@ -109,7 +109,7 @@ func migrateActorNames(t *Tx) error {
 			return err
 		}
 	}
-	c := t.b(bucketAudit).Cursor()
+	c := t.b(bucketAuditV2).Cursor() // the JSON log (layouts 4–10)
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(v) < hashLen {
 			return fmt.Errorf("audit event %x is truncated", k)

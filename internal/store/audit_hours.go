@@ -124,7 +124,7 @@ func migrateAuditHoursV2(t *Tx) error {
 		return err
 	}
 	hours := map[string]HourCounts{}
-	c := t.b(bucketAuditSum).Cursor()
+	c := t.b(bucketAuditSumV1).Cursor() // the JSON log's summaries (layouts 4–10)
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		s, ok := parseSummary(v)
 		if !ok {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // AuditQuery selects events, newest first. Exact filters use an index; the
@@ -38,38 +36,6 @@ var ErrBadAuditCursor = errors.New("bad audit cursor")
 
 var maxKey = bytes.Repeat([]byte{0xff}, 16)
 
-// revIter walks the event keys under one index prefix, newest first.
-type revIter struct {
-	c      *bolt.Cursor
-	prefix []byte
-	k      []byte // current event key, nil when done
-}
-
-func newRevIter(b *bolt.Bucket, prefix, start []byte) *revIter {
-	it := &revIter{c: b.Cursor(), prefix: prefix}
-	k, _ := it.c.Seek(join(prefix, start))
-	if k == nil {
-		k, _ = it.c.Last()
-	} else {
-		k, _ = it.c.Prev()
-	}
-	it.set(k)
-	return it
-}
-
-func (it *revIter) set(k []byte) {
-	if k != nil && len(k) == len(it.prefix)+16 && bytes.HasPrefix(k, it.prefix) {
-		it.k = k[len(it.prefix):]
-	} else {
-		it.k = nil
-	}
-}
-
-func (it *revIter) next() {
-	k, _ := it.c.Prev()
-	it.set(k)
-}
-
 // QueryAudit returns one page of events.
 func (t *Tx) QueryAudit(q AuditQuery) (AuditPage, error) {
 	var page AuditPage
@@ -96,7 +62,7 @@ func (t *Tx) ScanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	start := maxKey
 	if !q.Until.IsZero() {
-		start = join(u64(uint64(q.Until.UnixNano())), make([]byte, 8))
+		start = eventKeyAt(nanos(q.Until))
 	}
 	if q.Before != nil {
 		if len(q.Before) != 16 {
@@ -108,73 +74,149 @@ func (t *Tx) scanAudit(q AuditQuery, fn func(Event) (bool, error)) error {
 	}
 	var stop []byte
 	if !q.Since.IsZero() {
-		stop = join(u64(uint64(q.Since.UnixNano())), make([]byte, 8))
+		stop = eventKeyAt(nanos(q.Since))
 	}
 	text := SearchFold(q.Text)
-
-	// Choose the most selective index to drive the walk.
-	by := t.b(bucketAuditBy)
-	var drive *merged
-	switch {
-	case q.Actor != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldActor, q.Actor), start))
-	case q.Action != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldAction, q.Action), start))
-	case q.Resource != "":
-		drive = newMerged(newRevIter(by, byPrefix(q.Tenant, FieldResource, q.Resource), start))
-	case text != "":
-		plan := t.planText(q.Tenant, text, max(q.Limit, 50))
-		if !plan.walk && len(plan.values) == 0 {
-			return nil // the term matches no action, resource type or address
-		}
-		if plan.walk {
-			drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
-			break
-		}
-		its := make([]*revIter, len(plan.values))
-		for i, v := range plan.values {
-			its[i] = newRevIter(by, byPrefix(q.Tenant, v.f, v.v), start)
-		}
-		drive = newMerged(its...)
-	default:
-		drive = newMerged(newRevIter(t.b(bucketAuditTenant), u64(q.Tenant), start))
+	drive, err := t.auditDrive(q, text, start)
+	if drive == nil || err != nil {
+		return err
 	}
-
-	sums, events := t.b(bucketAuditSum), t.b(bucketAudit)
+	events, r := newGetter(t.b(bucketAudit)), t.eventReader()
+	match := newTextMatcher(text)
 	for k := drive.cur(); k != nil; k = drive.advance() {
 		if stop != nil && bytes.Compare(k, stop) < 0 {
 			break
 		}
-		s, ok := parseSummary(sums.Get(k))
-		if !ok {
-			return errors.New("audit summary " + HexKey(k) + " is missing or damaged")
+		v := drive.value()
+		if v == nil {
+			v = events.get(k)
 		}
-		if q.Tenant != 0 && s.Tenant != q.Tenant ||
-			q.Action != "" && string(s.Action) != q.Action ||
-			q.Resource != "" && string(s.Resource) != q.Resource ||
-			q.Actor != "" && string(s.Actor) != q.Actor ||
-			text != "" && !containsFold(s.Action, text) && !containsFold(s.Resource, text) && !containsFold(s.IP, text) &&
-				!bytes.Contains(s.Subject, []byte(text)) && !bytes.Contains(s.Change, []byte(text)) {
-			continue
-		}
-		v := events.Get(k)
 		if v == nil {
 			return errors.New("audit event " + HexKey(k) + " is indexed but missing")
 		}
-		e, err := decodeEvent(k, v)
+		ev, err := r.view(k, v)
 		if err != nil {
 			return err
 		}
+		if q.Tenant != 0 && ev.tenant != q.Tenant ||
+			q.Action != "" && ev.action != q.Action ||
+			q.Resource != "" && ev.resource != q.Resource ||
+			text != "" && !match.event(&ev) {
+			continue
+		}
+		if q.Actor != "" {
+			if actor, err := r.actorKey(&ev); err != nil || actor != q.Actor {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		e, err := r.decode(k, v)
+		if err != nil {
+			return err
+		}
+		e.detach()
 		more, err := fn(e)
 		if err != nil || !more {
 			return err
 		}
 	}
-	return nil
+	return drive.err
 }
 
-func containsFold(b []byte, lowerTerm string) bool {
-	return strings.Contains(strings.ToLower(string(b)), lowerTerm)
+// auditDrive chooses the most selective list to walk for q, or nil when
+// nothing can match.
+func (t *Tx) auditDrive(q AuditQuery, text string, start []byte) (*merged, error) {
+	values := func(f byte, v string) *merged {
+		if q.Tenant != 0 {
+			// In one tenant's view, the value's list holds every tenant's
+			// events: walk the tenant's own when that reads less.
+			n := t.valueCount(q.Tenant, f, v)
+			if n == 0 {
+				return newMerged()
+			}
+			if walk, merge := t.readCosts(q.Tenant, []textValue{{f, v, n}}, max(q.Limit, 50)); walk < merge {
+				return newMerged(t.tenantIter(q.Tenant, start))
+			}
+		}
+		return newMerged(t.valueLists().valueIter(q.Tenant, f, v, start))
+	}
+	switch {
+	case q.Actor != "":
+		return values(FieldActor, q.Actor), nil
+	case q.Action != "":
+		return values(FieldAction, q.Action), nil
+	case q.Resource != "":
+		return values(FieldResource, q.Resource), nil
+	case text != "":
+		plan, err := t.planText(q.Tenant, text, max(q.Limit, 50))
+		if err != nil {
+			return nil, err
+		}
+		if plan.walk {
+			break
+		}
+		if len(plan.values) == 0 {
+			return nil, nil // the term matches no value of the searched fields
+		}
+		its, by := make([]keyIter, len(plan.values)), t.valueLists()
+		for i, v := range plan.values {
+			its[i] = by.valueIter(q.Tenant, v.f, v.v, start)
+		}
+		return newMerged(its...), nil
+	}
+	return newMerged(t.tenantIter(q.Tenant, start)), nil
+}
+
+// textMatcher tests events against a folded free-text term.
+type textMatcher struct {
+	term    string
+	termB   []byte
+	hits    map[string]bool // subjects and changes (folding one costs a microsecond) → match
+	scratch []byte
+}
+
+func newTextMatcher(term string) *textMatcher {
+	return &textMatcher{term: term, termB: []byte(term), hits: map[string]bool{}}
+}
+
+func (m *textMatcher) event(ev *eventView) bool {
+	return m.lower([]byte(ev.action)) || m.lower([]byte(ev.resource)) || m.lower(ev.ip) ||
+		m.folded(FieldSubject, ev.subjectName, ev.subjectEmail) || m.folded(FieldChange, ev.change, nil)
+}
+
+// lower reports whether v, lower-cased, contains the term; v is mostly
+// lower-case ASCII already (actions, addresses) and then is not copied.
+func (m *textMatcher) lower(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		if c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return strings.Contains(strings.ToLower(string(v)), m.term)
+		}
+	}
+	return bytes.Contains(v, m.termB)
+}
+
+// folded tests the subject or change, accent-folded, remembering each
+// value's answer.
+func (m *textMatcher) folded(f byte, v, w []byte) bool {
+	if len(v) == 0 && len(w) == 0 {
+		return false
+	}
+	m.scratch = append(append(append(append(m.scratch[:0], f), v...), 0), w...)
+	hit, ok := m.hits[string(m.scratch)]
+	if !ok {
+		if f == FieldSubject {
+			hit = strings.Contains(subjectValue(&Event{SubjectName: string(v), SubjectEmail: string(w)}), m.term)
+		} else {
+			hit = strings.Contains(SearchFold(string(v)), m.term)
+		}
+		m.hits[string(m.scratch)] = hit
+	}
+	return hit
 }
 
 // AuditStats are the 24-hour figures at the top of the audit page.
@@ -270,18 +312,20 @@ func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int
 	if from >= to {
 		return nil
 	}
-	prefix := u64(tenant)
-	end := join(prefix, eventKeyAt(to))
-	sums := t.b(bucketAuditSum)
-	c := t.b(bucketAuditTenant).Cursor()
-	for k, _ := c.Seek(join(prefix, eventKeyAt(from))); k != nil && bytes.Compare(k, end) < 0; k, _ = c.Next() {
-		s, ok := parseSummary(sums.Get(k[8:]))
-		if !ok {
-			return errors.New("audit summary " + HexKey(k[8:]) + " is missing or damaged")
+	it, stop := t.tenantIter(tenant, eventKeyAt(to)), eventKeyAt(from)
+	events, r := newGetter(t.b(bucketAudit)), t.eventReader()
+	for ; it.key() != nil && bytes.Compare(it.key(), stop) >= 0; it.next() {
+		v := it.value()
+		if v == nil {
+			v = events.get(it.key())
 		}
-		add(HourCounts{Events: 1, Actions: map[string]int{string(s.Action): 1}}, 1)
+		ev, err := r.view(it.key(), v)
+		if err != nil {
+			return err
+		}
+		add(HourCounts{Events: 1, Actions: map[string]int{ev.action: 1}}, 1)
 	}
-	return nil
+	return it.failed()
 }
 
 // activeBetween counts tenant's actors with an event in [from, to]: those
@@ -291,67 +335,20 @@ func (t *Tx) activeBetween(tenant uint64, from, to uint64) (int, error) {
 	prefix := u64(tenant)
 	c := t.b(bucketAuditActive).Cursor()
 	n := 0
-	by := t.b(bucketAuditBy)
 	for k, _ := c.Seek(join(prefix, u64(from))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if readU64(k[8:16]) <= to {
 			n++
 			continue
 		}
-		it := newRevIter(by, byPrefix(tenant, FieldActor, string(k[16:])), eventKeyAt(to+1))
-		if it.k != nil && readU64(it.k) >= from {
+		it := t.valueLists().valueIter(tenant, FieldActor, string(k[16:]), eventKeyAt(to+1))
+		if it.failed() != nil {
+			return 0, it.failed()
+		}
+		if k := it.key(); k != nil && readU64(k) >= from {
 			n++
 		}
 	}
 	return n, nil
-}
-
-// PruneAudit removes up to max of the oldest events older than before,
-// with their index entries, and moves the chain's anchor to the last one
-// removed so the rest still verifies. It returns how many it removed.
-func (t *Tx) PruneAudit(before time.Time, max int) (int, error) {
-	if t.auditKey == nil {
-		return 0, errNoAuditKey
-	}
-	anchor, _, err := t.auditAnchor()
-	if err != nil {
-		return 0, err
-	}
-	head, err := t.auditHead()
-	if err != nil {
-		return 0, err
-	}
-	limit := join(u64(uint64(before.UnixNano())), make([]byte, 8))
-	b := t.b(bucketAudit)
-	c := b.Cursor()
-	var keys [][]byte
-	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0 && len(keys) < max; k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		v := b.Get(k)
-		e, err := decodeEvent(k, v)
-		if err != nil {
-			return 0, err
-		}
-		if err := t.unindexEvent(&e, k); err != nil {
-			return 0, err
-		}
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-		anchor.Key, anchor.Hash = k, e.Hash
-	}
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	anchor.Pruned += uint64(len(keys))
-	anchor.At = time.Now().UTC()
-	anchor.MAC = anchor.mac(t.auditKey)
-	if err := putJSON(t.b(bucketMeta), keyAuditAnchor, anchor); err != nil {
-		return 0, err
-	}
-	head.Count -= uint64(len(keys))
-	return len(keys), t.putAuditHead(head)
 }
 
 // CountEventsBefore is how many events have key times before before: what
@@ -379,39 +376,4 @@ func (t *Tx) CountEventsBefore(before time.Time) (int, error) {
 		return 0, err
 	}
 	return n, t.countRange(0, cut, hour+hourNanos, func(h HourCounts, sign int) { add(h, -sign) })
-}
-
-func (t *Tx) unindexEvent(e *Event, key []byte) error {
-	if err := t.b(bucketAuditSum).Delete(key); err != nil {
-		return err
-	}
-	for _, tenant := range tenantsOf(e) {
-		if err := t.b(bucketAuditTenant).Delete(join(u64(tenant), key)); err != nil {
-			return err
-		}
-		for _, f := range eventFields(e) {
-			if f.posted {
-				if err := t.b(bucketAuditBy).Delete(join(byPrefix(tenant, f.f, f.v), key)); err != nil {
-					return err
-				}
-			}
-			if err := t.countValue(tenant, f.f, f.v, -1); err != nil {
-				return err
-			}
-		}
-		if err := t.uncountHour(tenant, e, key); err != nil {
-			return err
-		}
-		lastKey := join(u64(tenant), []byte(e.ActorKey()))
-		if last := t.b(bucketAuditLast).Get(lastKey); last != nil && bytes.Equal(last, key[:8]) {
-			// This was the actor's newest event: they have none left.
-			if err := t.b(bucketAuditActive).Delete(join(u64(tenant), last, []byte(e.ActorKey()))); err != nil {
-				return err
-			}
-			if err := t.b(bucketAuditLast).Delete(lastKey); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

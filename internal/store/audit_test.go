@@ -70,9 +70,12 @@ func query(t *testing.T, db *DB, q AuditQuery) []Event {
 func brute(t *testing.T, db *DB, keep func(e Event) bool) []Event {
 	var out []Event
 	db.View(func(tx *Tx) error {
-		c := tx.b(bucketAudit).Cursor()
+		c, r := tx.b(bucketAudit).Cursor(), tx.eventReader()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			e, _ := decodeEvent(k, v)
+			e, err := r.event(k, v)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if keep(e) {
 				out = append(out, e)
 			}
@@ -124,6 +127,78 @@ func TestAuditFiltersMatchABruteForceScan(t *testing.T) {
 	}
 }
 
+// A value's list holds every tenant's events; a small tenant's view of a
+// busy value walks the tenant's own events instead, with the same answers.
+func TestASmallTenantsViewOfABusyValue(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 240)
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 3; i++ {
+			e := &Event{Time: t0.Add(5 * time.Hour), ActorEmail: "small@kw.uk", Action: "update", ResourceType: "user", IP: "10.0.0.1", TenantID: 3}
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		walk, merge := tx.readCosts(3, []textValue{{FieldAction, "update", 3}}, 50)
+		if walk >= merge {
+			t.Errorf("walk %d reads, merge %d: want the walk", walk, merge)
+		}
+		return nil
+	})
+	for _, q := range []AuditQuery{{Tenant: 3, Action: "update"}, {Tenant: 3, Resource: "user"}, {Tenant: 3, Actor: "user1@kw.uk"}, {Tenant: 1, Actor: "small@kw.uk"}} {
+		for _, limit := range []int{1, 50} {
+			q.Limit = limit
+			got := query(t, db, q)
+			want := brute(t, db, func(e Event) bool {
+				return e.TenantID == q.Tenant && (q.Action == "" || e.Action == q.Action) && (q.Resource == "" || e.ResourceType == q.Resource) && (q.Actor == "" || e.ActorKey() == q.Actor)
+			})
+			if ids(got) != ids(want) {
+				t.Errorf("%+v: %s, want %s", q, ids(got), ids(want))
+			}
+		}
+	}
+}
+
+// Events with empty fields (no address, no resource type, no actor name,
+// no tenant) are listed, found and pruned like any other (an empty value
+// has no trigrams and no string).
+func TestEventsWithEmptyFields(t *testing.T) {
+	db := openAudit(t)
+	fill(t, db, 20)
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 4; i++ {
+			e := &Event{Time: t0.Add(time.Duration(i) * time.Second), ActorEmail: "sys@kw.uk", Action: "setup", TenantID: uint64(i % 2)}
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, db)
+	if got := query(t, db, AuditQuery{Action: "setup"}); len(got) != 4 || got[0].IP != "" || got[0].ResourceType != "" {
+		t.Fatalf("%d events, newest %+v", len(got), got[0])
+	}
+	if got := query(t, db, AuditQuery{Tenant: 1, Text: "setup"}); len(got) != 2 {
+		t.Fatalf("%d events of tenant 1", len(got))
+	}
+	if err := db.Update(func(tx *Tx) error { _, err := tx.PruneAudit(t0.Add(48*time.Hour), 1000); return err }); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, db)
+	if rep, err := db.VerifyChain(nil); err != nil || !rep.OK || rep.Checked != 0 {
+		t.Fatalf("after pruning everything: %+v %v", rep, err)
+	}
+}
+
 func TestAuditStatsAndValues(t *testing.T) {
 	db := openAudit(t)
 	fill(t, db, 120) // 80 minutes of events
@@ -144,52 +219,104 @@ func TestAuditStatsAndValues(t *testing.T) {
 	})
 }
 
-func TestAuditTamperingIsDetected(t *testing.T) {
-	cases := map[string]func(b *bolt.Bucket, keys [][]byte){
-		"an edited event": func(b *bolt.Bucket, keys [][]byte) {
-			v := bytes.Clone(b.Get(keys[10]))
-			b.Put(keys[10], bytes.Replace(v, []byte(`"ip":"10.0.0.`), []byte(`"ip":"10.9.0.`), 1))
-		},
-		"a deleted event": func(b *bolt.Bucket, keys [][]byte) { b.Delete(keys[10]) },
-		"two events swapped": func(b *bolt.Bucket, keys [][]byte) {
-			a, c := bytes.Clone(b.Get(keys[10])), bytes.Clone(b.Get(keys[11]))
-			b.Put(keys[10], c)
-			b.Put(keys[11], a)
-		},
-		"an event moved to another time": func(b *bolt.Bucket, keys [][]byte) {
-			v := bytes.Clone(b.Get(keys[10]))
-			b.Delete(keys[10])
-			k := bytes.Clone(keys[10])
-			k[7]++
-			b.Put(k, v)
-		},
-		"the newest events removed": func(b *bolt.Bucket, keys [][]byte) {
-			b.Delete(keys[len(keys)-1])
-			b.Delete(keys[len(keys)-2])
-		},
+// chainTamperings are edits of the file by someone who has it but not the
+// chain's key; keys are the log's event keys, oldest first.
+var chainTamperings = map[string]func(tx *bolt.Tx, keys [][]byte){
+	"an edited event": func(tx *bolt.Tx, keys [][]byte) {
+		editEvent(tx, keys[10], func(e *Event) { e.IP += "9" })
+	},
+	"an edited string of the table": func(tx *bolt.Tx, keys [][]byte) {
+		e := editEvent(tx, keys[10], func(*Event) {})
+		id := readU64(tx.Bucket(bucketAuditStrings).Get([]byte(e.Action)))
+		tx.Bucket(bucketAuditStringIDs).Put(u64(id), []byte("nothing_to_see"))
+	},
+	"an event's form changed": func(tx *bolt.Tx, keys [][]byte) {
+		v := bytes.Clone(tx.Bucket(bucketAudit).Get(keys[10]))
+		v[hashLen] ^= formMoved ^ formCompact
+		tx.Bucket(bucketAudit).Put(keys[10], v)
+	},
+	"a deleted event": func(tx *bolt.Tx, keys [][]byte) { tx.Bucket(bucketAudit).Delete(keys[10]) },
+	"two events swapped": func(tx *bolt.Tx, keys [][]byte) {
+		b := tx.Bucket(bucketAudit)
+		a, c := bytes.Clone(b.Get(keys[10])), bytes.Clone(b.Get(keys[11]))
+		b.Put(keys[10], c)
+		b.Put(keys[11], a)
+	},
+	"an event moved to another time": func(tx *bolt.Tx, keys [][]byte) {
+		b := tx.Bucket(bucketAudit)
+		v := bytes.Clone(b.Get(keys[10]))
+		b.Delete(keys[10])
+		k := bytes.Clone(keys[10])
+		k[7]++
+		b.Put(k, v)
+	},
+	"the newest events removed": func(tx *bolt.Tx, keys [][]byte) {
+		b := tx.Bucket(bucketAudit)
+		b.Delete(keys[len(keys)-1])
+		b.Delete(keys[len(keys)-2])
+	},
+}
+
+// editEvent rewrites a stored event after edit, keeping its hash, as the
+// code would encode it (adding strings to the table as needed), and
+// returns the event as it was.
+func editEvent(tx *bolt.Tx, k []byte, edit func(*Event)) Event {
+	t := &Tx{tx: tx}
+	v := bytes.Clone(t.b(bucketAudit).Get(k))
+	e, err := t.eventReader().event(k, v)
+	if err != nil {
+		panic(err)
 	}
-	for name, tamper := range cases {
+	was := e
+	edit(&e)
+	form := v[hashLen]
+	payload, err := json.Marshal(&e)
+	if form != '{' {
+		payload, err = t.encodeCompact(&e, k, form)
+	}
+	if err != nil {
+		panic(err)
+	}
+	if err := t.b(bucketAudit).Put(k, join(v[:hashLen], payload)); err != nil {
+		panic(err)
+	}
+	return was
+}
+
+func TestAuditTamperingIsDetected(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{AuditKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db, 30)
+	if rep, _ := db.VerifyChain(nil); !rep.OK || rep.Checked != 30 {
+		t.Fatalf("before: %+v", rep)
+	}
+	db.Close()
+	checkTamperingDetected(t, dir)
+}
+
+// checkTamperingDetected applies each of chainTamperings to a copy of the
+// database in dir, and checks VerifyChain reports it (an edited event as
+// the first broken one).
+func checkTamperingDetected(t *testing.T, dir string) {
+	raw, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tamper := range chainTamperings {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			db, err := Open(dir, Options{AuditKey: []byte("k")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fill(t, db, 30)
-			if rep, _ := db.VerifyChain(nil); !rep.OK || rep.Checked != 30 {
-				t.Fatalf("before: %+v", rep)
-			}
-			db.Close()
 			// Tamper with a copy, as someone with the file but not the key would.
-			raw, _ := os.ReadFile(filepath.Join(dir, FileName))
 			copyDir := t.TempDir()
 			os.WriteFile(filepath.Join(copyDir, FileName), raw, 0o600)
 			b, _ := bolt.Open(filepath.Join(copyDir, FileName), 0o600, nil)
+			var edited uint64
 			b.Update(func(tx *bolt.Tx) error {
-				bk := tx.Bucket(bucketAudit)
 				var keys [][]byte
-				bk.ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
-				tamper(bk, keys)
+				tx.Bucket(bucketAudit).ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil })
+				edited = readU64(keys[10][8:]) // its id
+				tamper(tx, keys)
 				return nil
 			})
 			b.Close()
@@ -202,8 +329,8 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 			if err != nil || rep.OK || rep.Problem == "" {
 				t.Fatalf("tampering not detected: %+v %v", rep, err)
 			}
-			if name == "an edited event" && rep.BrokenID != 11 {
-				t.Fatalf("first broken event %d, want 11", rep.BrokenID)
+			if name == "an edited event" && rep.BrokenID != edited {
+				t.Fatalf("first broken event %d, want %d", rep.BrokenID, edited)
 			}
 		})
 	}
@@ -328,8 +455,8 @@ func TestAnUnlinkedChainHeadIsBrokenNeverRelinked(t *testing.T) {
 						if err := events.Delete(k); err != nil {
 							return err
 						}
-					} else if err := events.Put(k, bytes.Replace(v, []byte(`"ip":"10.0.0.`), []byte(`"ip":"10.9.0.`), 1)); err != nil {
-						return err
+					} else {
+						editEvent(tx, k, func(e *Event) { e.IP = "10.9.0.1" })
 					}
 					return unlink(tx.Bucket(bucketMeta))
 				})
@@ -464,5 +591,41 @@ func TestADamagedEventIsDamageNotAFault(t *testing.T) {
 	})
 	if !errors.Is(err, ErrDamaged) {
 		t.Fatalf("reading a damaged event: %v", err)
+	}
+}
+
+// Check finds a list, string or count of the audit log that disagrees
+// with the events.
+func TestCheckFindsAuditIndexDamage(t *testing.T) {
+	cases := map[string]func(tx *Tx, e Event) error{
+		"an event missing from a list": func(tx *Tx, e Event) error {
+			return tx.valueLists().remove(valuePrefix(FieldIP, e.IP), valueEntry(e.Key, e.TenantID))
+		},
+		"an event missing from its tenant's list": func(tx *Tx, e Event) error {
+			return tx.tenantLists().remove(u64(e.TenantID), e.Key)
+		},
+		"a string counted once too often": func(tx *Tx, e Event) error { _, err := tx.internString(e.Action); return err },
+		"a value counted once too few":    func(tx *Tx, e Event) error { return tx.countValue(e.TenantID, FieldActor, e.ActorKey(), -1) },
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			db := openAudit(t)
+			fill(t, db, 30)
+			checkClean(t, db)
+			err := db.Update(func(tx *Tx) error {
+				k, v := tx.b(bucketAudit).Cursor().First()
+				e, err := tx.eventReader().event(k, v)
+				if err != nil {
+					return err
+				}
+				return damage(tx, e)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := db.Check(); len(errs) == 0 {
+				t.Error("Check found nothing")
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"container/heap"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -39,25 +40,42 @@ func grams(v string) []string {
 	return out
 }
 
-// indexGrams adds (d = 1) or removes (d = -1) a value's trigrams.
+// indexGrams adds (d = 1) or removes (d = -1) a value's trigrams: the
+// value's id in the string table (which counts the index as a user of
+// it) in the list of each of its grams.
 func (t *Tx) indexGrams(f byte, v string, d int64) error {
 	if t.b(bucketAuditGrams) == nil {
-		return nil // an older layout, mid-migration: migration 9 builds the index
+		return nil // an older layout, mid-migration: migration 11 builds the index
+	}
+	if v == "" {
+		return nil // no grams (and no string to count)
+	}
+	var id uint64
+	var err error
+	if d > 0 {
+		id, err = t.internString(v)
+	} else {
+		id, _, err = stringEntry(v, t.b(bucketAuditStrings).Get([]byte(v)))
+	}
+	if err != nil {
+		return err
 	}
 	for _, g := range grams(v) {
-		k := join([]byte{f}, []byte(g), []byte(v))
-		var err error
+		p := join([]byte{f}, []byte(g))
 		if d > 0 {
-			err = t.b(bucketAuditGrams).Put(k, []byte{})
+			err = t.gramLists().add(p, u64(id))
 		} else {
-			err = t.b(bucketAuditGrams).Delete(k)
+			err = t.gramLists().remove(p, u64(id))
 		}
 		if err == nil {
-			err = t.addCount(bucketAuditGramN, join([]byte{f}, []byte(g)), d)
+			err = t.addCount(bucketAuditGramN, p, d)
 		}
 		if err != nil {
 			return err
 		}
+	}
+	if d < 0 {
+		return t.releaseString(v)
 	}
 	return nil
 }
@@ -76,7 +94,7 @@ type textValue struct {
 
 // textCandidates returns tenant's values of field f whose lower-cased form
 // contains term, or broad when there are more than maxCandidates to test.
-func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValue, broad bool) {
+func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValue, broad bool, err error) {
 	var scan []byte // the posting prefix to read: field | gram, or field | short term
 	if len(term) >= 3 {
 		best := -1
@@ -87,10 +105,10 @@ func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValu
 			}
 		}
 		if best == 0 {
-			return nil, false
+			return nil, false, nil
 		}
 		if best > maxCandidates {
-			return nil, true
+			return nil, true, nil
 		}
 	} else {
 		// A term shorter than a gram begins the grams of its occurrences.
@@ -98,24 +116,39 @@ func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValu
 		total, c := 0, t.b(bucketAuditGramN).Cursor()
 		for k, v := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, v = c.Next() {
 			if total += int(readU64(v)); total > maxCandidates {
-				return nil, true
+				return nil, true, nil
 			}
 		}
 	}
-	seen := map[string]bool{}
-	dict := t.b(bucketAuditValues)
-	c := t.b(bucketAuditGrams).Cursor()
-	for k, _ := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, _ = c.Next() {
-		v := string(k[4:])
-		if seen[v] || !strings.Contains(strings.ToLower(v), term) {
-			continue
+	seen := map[uint64]bool{}
+	dict, strs, grams := newGetter(t.b(bucketAuditValues)), newGetter(t.b(bucketAuditStringIDs)), t.gramLists()
+	c := grams.b.Cursor()
+	for k, ids := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, ids = c.Next() {
+		if len(k) != 4+grams.width {
+			return nil, false, fmt.Errorf("%w (trigram block %x)", ErrDamaged, k)
 		}
-		seen[v] = true
-		if n := int(readU64(dict.Get(join(u64(tenant), []byte{f}, []byte(v))))); n > 0 {
-			vals = append(vals, textValue{f, v, n})
+		keys, err := grams.blockKeys(k[:4], k, ids)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, id := range keys {
+			if seen[readU64(id)] {
+				continue
+			}
+			seen[readU64(id)] = true
+			v := strs.get(id)
+			if v == nil {
+				return nil, false, fmt.Errorf("%w (audit string %x of the trigram index is missing)", ErrDamaged, id)
+			}
+			if !strings.Contains(strings.ToLower(string(v)), term) {
+				continue
+			}
+			if n := int(readU64(dict.get(join(u64(tenant), []byte{f}, v)))); n > 0 {
+				vals = append(vals, textValue{f, string(v), n})
+			}
 		}
 	}
-	return vals, false
+	return vals, false, nil
 }
 
 // textPlan is how a free-text query reads the log.
@@ -126,21 +159,35 @@ type textPlan struct {
 
 // planText chooses, for a page of limit events, between walking the log
 // and merging the matching values' lists, by their estimated reads.
-func (t *Tx) planText(tenant uint64, term string, limit int) textPlan {
+func (t *Tx) planText(tenant uint64, term string, limit int) (textPlan, error) {
 	var p textPlan
-	matching := 0
 	for _, f := range textFields {
-		vals, broad := t.textCandidates(tenant, f, term)
-		if broad {
-			return textPlan{walk: true}
-		}
-		for _, v := range vals {
-			matching += v.events
+		vals, broad, err := t.textCandidates(tenant, f, term)
+		if err != nil || broad {
+			return textPlan{walk: true}, err
 		}
 		p.values = append(p.values, vals...)
 	}
-	if matching == 0 {
-		return p
+	if len(p.values) > 0 {
+		walk, merge := t.readCosts(tenant, p.values, limit)
+		p.walk = walk < merge
+	}
+	return p, nil
+}
+
+// readCosts estimates, for a page of limit of tenant's events with one of
+// vals (their events counts in tenant), the reads of walking tenant's
+// events and testing each, and of merging the values' lists: a seek per
+// list (a few reads), the page, and, in one tenant's view, the other
+// tenants' entries skipped on the way (decoded, not read: about a
+// sixteenth of a read each).
+func (t *Tx) readCosts(tenant uint64, vals []textValue, limit int) (walk, merge int) {
+	matching, everywhere := 0, 0
+	for _, v := range vals {
+		matching += v.events
+		if tenant != 0 {
+			everywhere += t.valueCount(0, v.f, v.v)
+		}
 	}
 	total := 0
 	if counts, err := t.Values(tenant, FieldAction, 0); err == nil { // a few dozen actions
@@ -148,56 +195,81 @@ func (t *Tx) planText(tenant uint64, term string, limit int) textPlan {
 			total += n
 		}
 	}
-	// A merge seeks once per value (a few reads each), then reads the page;
-	// a walk reads about limit × total / matching events.
-	walkReads := min(total, limit*total/matching)
-	mergeReads := 4*len(p.values) + limit
-	p.walk = walkReads < mergeReads
-	return p
+	if matching == 0 {
+		return 0, 0
+	}
+	walk = min(total, limit*total/matching)
+	merge = 4*len(vals) + limit
+	if tenant != 0 {
+		merge += limit * (everywhere - matching) / matching / 16
+	}
+	return walk, merge
 }
 
 // merged walks several iterators as one, newest first, without repeats:
 // a heap of their current keys.
-type merged []*revIter
-
-func newMerged(its ...*revIter) *merged {
-	m := merged{}
-	for _, it := range its {
-		if it.k != nil {
-			m = append(m, it)
-		}
-	}
-	heap.Init(&m)
-	return &m
+type merged struct {
+	h   iterHeap
+	err error // the first iterator that stopped early, why
 }
 
-func (m merged) Len() int           { return len(m) }
-func (m merged) Less(i, j int) bool { return bytes.Compare(m[i].k, m[j].k) > 0 }
-func (m merged) Swap(i, j int)      { m[i], m[j] = m[j], m[i] }
-func (m *merged) Push(x any)        { *m = append(*m, x.(*revIter)) }
-func (m *merged) Pop() any {
-	old := *m
+type iterHeap []keyIter
+
+func (h iterHeap) Len() int           { return len(h) }
+func (h iterHeap) Less(i, j int) bool { return bytes.Compare(h[i].key(), h[j].key()) > 0 }
+func (h iterHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *iterHeap) Push(x any)        { *h = append(*h, x.(keyIter)) }
+func (h *iterHeap) Pop() any {
+	old := *h
 	it := old[len(old)-1]
-	*m = old[:len(old)-1]
+	*h = old[:len(old)-1]
 	return it
 }
 
+func newMerged(its ...keyIter) *merged {
+	m := &merged{}
+	for _, it := range its {
+		if it.key() != nil {
+			m.h = append(m.h, it)
+		} else {
+			m.noteFailure(it)
+		}
+	}
+	heap.Init(&m.h)
+	return m
+}
+
+func (m *merged) noteFailure(it keyIter) {
+	if err := it.failed(); err != nil && m.err == nil {
+		m.err = err
+	}
+}
+
 func (m *merged) cur() []byte {
-	if len(*m) == 0 {
+	if len(m.h) == 0 {
 		return nil
 	}
-	return (*m)[0].k
+	return m.h[0].key()
+}
+
+// value is the current event, when the iterator at hand reads the log.
+func (m *merged) value() []byte {
+	if len(m.h) == 0 {
+		return nil
+	}
+	return m.h[0].value()
 }
 
 // advance moves past the current key and returns the next one.
 func (m *merged) advance() []byte {
 	best := bytes.Clone(m.cur())
-	for len(*m) > 0 && bytes.Equal((*m)[0].k, best) {
-		it := (*m)[0]
-		if it.next(); it.k == nil {
-			heap.Pop(m)
+	for len(m.h) > 0 && bytes.Equal(m.h[0].key(), best) {
+		it := m.h[0]
+		if it.next(); it.key() == nil {
+			m.noteFailure(it)
+			heap.Pop(&m.h)
 		} else {
-			heap.Fix(m, 0)
+			heap.Fix(&m.h, 0)
 		}
 	}
 	return m.cur()
@@ -226,14 +298,14 @@ func migrateAuditGrams(t *Tx) error {
 	sort.Strings(keys)
 	// Packed while loaded in key order; later values insert all over the
 	// index, where bbolt's default split suits (0.9 there doubled its size).
-	grams := t.b(bucketAuditGrams)
+	grams := t.b(bucketAuditGramsV1)
 	grams.FillPercent = 1.0
 	for _, k := range keys {
 		if err := grams.Put([]byte(k), []byte{}); err != nil {
 			return err
 		}
 	}
-	return putInKeyOrder(t.b(bucketAuditGramN), counts, u64)
+	return putInKeyOrder(t.b(bucketAuditGramNV1), counts, u64)
 }
 
 // putInKeyOrder writes a map's entries in key order, so bbolt appends

@@ -29,14 +29,14 @@ var (
 
 	// The audit log (layout 4). Keys of events are k = time(8) | sequence(8),
 	// time never decreasing, so key order is append order is chain order.
-	bucketAudit        = []byte("audit_v2")        // k → hash(32) | Event JSON
-	bucketAuditSum     = []byte("audit_sum_v1")    // k → compact summary (tenant, actor, action, resource, IP)
-	bucketAuditTenant  = []byte("audit_tenant_v1") // tenant | k → empty (tenant 0: every event)
-	bucketAuditBy      = []byte("audit_by_v1")     // tenant | field | len | value | k → empty
-	bucketAuditValues  = []byte("audit_values_v1") // tenant | field | value → count
-	bucketAuditHoursV1 = []byte("audit_hours_v1")  // (layout 4–9) tenant | hour → counters JSON
-	bucketAuditLast    = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
-	bucketAuditActive  = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
+	bucketAuditV2       = []byte("audit_v2")        // (layout 4–10) k → hash(32) | Event JSON
+	bucketAuditSumV1    = []byte("audit_sum_v1")    // (layout 4–10) k → compact summary (tenant, actor, action, resource, IP)
+	bucketAuditTenantV1 = []byte("audit_tenant_v1") // (layout 4–10) tenant | k → empty (tenant 0: every event)
+	bucketAuditByV1     = []byte("audit_by_v1")     // (layout 4–10) tenant | field | len | value | k → empty
+	bucketAuditValues   = []byte("audit_values_v1") // tenant | field | value → count (tenant 0: every event)
+	bucketAuditHoursV1  = []byte("audit_hours_v1")  // (layout 4–9) tenant | hour → counters JSON
+	bucketAuditLast     = []byte("audit_last_v1")   // tenant | actor → time of the actor's newest event
+	bucketAuditActive   = []byte("audit_active_v1") // tenant | time | actor → empty (each actor once, at its newest event)
 
 	// Invitations by tenant (layout 5): pending ones apart, so each tenant
 	// has its own pending invitation per address and lists them first.
@@ -57,13 +57,27 @@ var (
 
 	// The free-text planner's trigram index over the dictionary of every
 	// tenant (tenant 0) for the action, resource type and IP fields
-	// (layout 9). A gram is 3 bytes of the lower-cased value padded with
+	// (layouts 9–10). A gram is 3 bytes of the lower-cased value padded with
 	// two zero bytes, so every byte of a value starts one.
-	bucketAuditGrams = []byte("audit_grams_v1")  // field | gram | value → empty
-	bucketAuditGramN = []byte("audit_gram_n_v1") // field | gram → how many values have it
+	bucketAuditGramsV1 = []byte("audit_grams_v1")  // (layouts 9–10) field | gram | value → empty
+	bucketAuditGramNV1 = []byte("audit_gram_n_v1") // (layouts 9–10) field | gram → how many values have it
 
 	// Hourly counters, compact (layout 10): events, then each action and its count, as varints.
 	bucketAuditHours = []byte("audit_hours_v2") // tenant | hour → counters
+
+	// The audit log, compact (layout 11; see audit_codec.go and
+	// audit_lists.go). Events hold string ids; each list is packed into
+	// blocks of up to 64 keys, delta-encoded; an event is listed once per
+	// value, its entry tagged with its tenant.
+	bucketAudit          = []byte("audit_v3")            // k → hash(32) | encoded event
+	bucketAuditStrings   = []byte("audit_strings_v1")    // string → id(8) | events using it(8)
+	bucketAuditStringIDs = []byte("audit_string_ids_v1") // id(8) → string
+	bucketAuditTenant    = []byte("audit_tenant_v2")     // tenant | first k of the block → later keys, delta-encoded (no list for tenant 0)
+	bucketAuditBy        = []byte("audit_by_v2")         // field | len | value | first k | its tenant → later (k, tenant)s
+	// The trigram index of layout 9, its values as ids of the string table
+	// in packed lists: the value was in every key of its every gram.
+	bucketAuditGrams = []byte("audit_grams_v2")  // field | gram | first id → later ids
+	bucketAuditGramN = []byte("audit_gram_n_v2") // field | gram → how many values have it
 )
 
 // The buckets each migration added.
@@ -75,16 +89,19 @@ var (
 	}
 	layout2  = [][]byte{bucketInvites, bucketInviteToken, bucketInviteEmailV1, bucketTenantInviteV1, bucketOutbox, bucketOutboxDue}
 	layout3  = [][]byte{bucketThrottle}
-	layout4  = [][]byte{bucketAudit, bucketAuditSum, bucketAuditTenant, bucketAuditBy, bucketAuditValues, bucketAuditHoursV1, bucketAuditLast, bucketAuditActive}
+	layout4  = [][]byte{bucketAuditV2, bucketAuditSumV1, bucketAuditTenantV1, bucketAuditByV1, bucketAuditValues, bucketAuditHoursV1, bucketAuditLast, bucketAuditActive}
 	layout5  = [][]byte{bucketInvitePending, bucketTenantInvite}
 	layout6  = [][]byte{bucketResets, bucketResetToken, bucketUserReset}
 	layout7  = [][]byte{bucketDirRole, bucketDirMFA, bucketDirStatus, bucketDirLogin, bucketDirCount}
-	layout9  = [][]byte{bucketAuditGrams, bucketAuditGramN}
+	layout9  = [][]byte{bucketAuditGramsV1, bucketAuditGramNV1}
 	layout10 = [][]byte{bucketAuditHours}
+	layout11 = [][]byte{bucketAudit, bucketAuditStrings, bucketAuditStringIDs, bucketAuditTenant, bucketAuditBy, bucketAuditGrams, bucketAuditGramN}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7, layout9, layout10), bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1)
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7, layout9, layout10, layout11),
+	bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1, bucketAuditV2, bucketAuditSumV1, bucketAuditTenantV1, bucketAuditByV1,
+	bucketAuditGramsV1, bucketAuditGramNV1)
 
 func concat(lists ...[][]byte) [][]byte {
 	var out [][]byte

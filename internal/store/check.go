@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,7 +33,8 @@ func (db *DB) checkIndexesOnly() []error {
 }
 
 // Check runs bbolt's page-level consistency check and verifies that every
-// index agrees with the records it indexes. It returns every problem found.
+// index agrees with the records it indexes, the audit log's included. It
+// returns every problem found.
 func (db *DB) Check() []error {
 	if err := db.gate(); err != nil {
 		return []error{err}
@@ -52,6 +54,7 @@ func (db *DB) Check() []error {
 			return nil
 		}
 		errs = append(errs, t.checkIndexes()...)
+		errs = append(errs, t.checkAudit()...)
 		return nil
 	})
 	if err != nil {
@@ -66,26 +69,32 @@ func (t *Tx) checkAuditGrams() []error {
 	if t.b(bucketAuditGrams) == nil {
 		return nil
 	}
-	want, wantN := map[string]bool{}, map[string]uint64{}
+	var errs []error
+	want, wantN := map[string][][]byte{}, map[string]uint64{}
 	for _, f := range textFields {
 		vals, _ := t.Values(0, f, 0)
 		for v := range vals {
+			if v == "" {
+				continue // no grams
+			}
+			id, _, err := stringEntry(v, t.b(bucketAuditStrings).Get([]byte(v)))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("the trigram index: %w", err))
+				continue
+			}
 			for _, g := range grams(v) {
-				want[string(f)+g+v] = true
+				p := string(bucketAuditGrams) + "|" + string(f) + g
+				want[p] = append(want[p], u64(id))
 				wantN[string(f)+g]++
 			}
 		}
 	}
-	var errs []error
-	n := 0
-	_ = t.b(bucketAuditGrams).ForEach(func(k, _ []byte) error {
-		if n++; !want[string(k)] {
-			errs = append(errs, fmt.Errorf("trigram entry %q names no value of the dictionary", k))
-		}
-		return nil
-	})
-	if n != len(want) {
-		errs = append(errs, fmt.Errorf("the trigram index has %d entries, the dictionary makes %d", n, len(want)))
+	for _, ids := range want {
+		slices.SortFunc(ids, bytes.Compare)
+	}
+	errs = append(errs, t.checkLists(t.gramLists(), bucketAuditGrams, want)...)
+	for p := range want {
+		errs = append(errs, fmt.Errorf("trigram list %q is missing", p))
 	}
 	m := 0
 	_ = t.b(bucketAuditGramN).ForEach(func(k, v []byte) error {

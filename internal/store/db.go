@@ -329,13 +329,17 @@ func (t *Tx) b(name []byte) *bolt.Bucket {
 	return b
 }
 
-// fillPercent packs the audit log's buckets, which only grow at their
-// ends (or, for the tenants' and fields' lists, at the end of each list):
+// fillPercent packs the audit log's buckets that only grow at their ends:
 // bbolt's default of half-full pages after a split would leave them half
-// empty for good, as nothing is ever inserted before the end.
+// empty for good, as nothing is ever inserted before the end. The tenants'
+// lists are few, each growing at its own end. The values' lists grow all
+// over their bucket, each at its last block, and most (an address seen
+// once) never grow again: 0.7 packed them best on the office log (100,000
+// events: 64 % of their pages used, 59 % at bbolt's 0.5, 44 % at 0.9,
+// 32 % at 1.0, where a page packed full splits again at the next growth).
 var fillPercent = map[string]float64{
-	string(bucketAudit):       1.0,
-	string(bucketAuditSum):    1.0,
-	string(bucketAuditTenant): 1.0,
-	string(bucketAuditBy):     0.9, // a list per value: a new value inserts in the middle
+	string(bucketAudit):          1.0,
+	string(bucketAuditStringIDs): 1.0,
+	string(bucketAuditTenant):    1.0,
+	string(bucketAuditBy):        0.7,
 }

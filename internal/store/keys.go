@@ -99,3 +99,17 @@ func sweep(b *bolt.Bucket, after []byte, max int, dead func(k, v []byte) (bool, 
 	}
 	return last, len(doomed), nil
 }
+
+// getter reads a bucket's values through one cursor: bbolt's Get makes a
+// new cursor (and its stack) each time, which shows on a walk that reads
+// hundreds of values.
+type getter struct{ c *bolt.Cursor }
+
+func newGetter(b *bolt.Bucket) getter { return getter{b.Cursor()} }
+
+func (g getter) get(k []byte) []byte {
+	if got, v := g.c.Seek(k); bytes.Equal(got, k) {
+		return v
+	}
+	return nil
+}

@@ -12,20 +12,28 @@ import (
 type migration struct {
 	name string
 	run  func(tx *Tx) error
+	// batch, set instead of run, rewrites something too big for one
+	// transaction: it does a bounded part of the work and is called again,
+	// each time in a transaction of its own, until it reports done. The
+	// file is marked as on its way to version i+1 from the first batch on,
+	// so an older Gatehouse refuses a half-migrated file, and the next
+	// Open goes on where a crash stopped it.
+	batch func(tx *Tx) (done bool, err error)
 }
 
 // migrations is the history of the layout. Append; never edit or reorder.
 var migrations = []migration{
-	{"create the first layout", createBuckets(layout1)},
-	{"add invitations and the mail outbox", createBuckets(layout2)},
-	{"add sign-in throttling", createBuckets(layout3)},
-	{"index the audit log and chain it", migrateAuditV2},
-	{"give each tenant its own pending invitations", migrateInvitationsV2},
-	{"add password reset links", createBuckets(layout6)},
-	{"search users without regard to accents; sort by every column; count", migrateDirectoryV2},
-	{"find audit actors by name", migrateActorNames},
-	{"index the audit dictionary by trigram", migrateAuditGrams},
-	{"count the audit log's hours compactly", migrateAuditHoursV2},
+	{"create the first layout", createBuckets(layout1), nil},
+	{"add invitations and the mail outbox", createBuckets(layout2), nil},
+	{"add sign-in throttling", createBuckets(layout3), nil},
+	{"index the audit log and chain it", migrateAuditV2, nil},
+	{"give each tenant its own pending invitations", migrateInvitationsV2, nil},
+	{"add password reset links", createBuckets(layout6), nil},
+	{"search users without regard to accents; sort by every column; count", migrateDirectoryV2, nil},
+	{"find audit actors by name", migrateActorNames, nil},
+	{"index the audit dictionary by trigram", migrateAuditGrams, nil},
+	{"count the audit log's hours compactly", migrateAuditHoursV2, nil},
+	{"encode the audit log compactly, listing each event once", nil, migrateAuditCompact},
 }
 
 func createBuckets(names [][]byte) func(tx *Tx) error {
@@ -42,7 +50,18 @@ func createBuckets(names [][]byte) func(tx *Tx) error {
 // SchemaVersion is the layout version this build writes.
 func SchemaVersion() uint64 { return uint64(len(migrations)) }
 
-var keySchema = []byte("schema")
+var (
+	keySchema = []byte("schema")
+	// keyMigrating is present while a batched migration is under way: the
+	// schema version is then the one it is moving the file to.
+	keyMigrating = []byte("migrating")
+)
+
+// migrating reports whether a batched migration is under way.
+func migrating(tx *bolt.Tx) bool {
+	b := tx.Bucket(bucketMeta)
+	return b != nil && b.Get(keyMigrating) != nil
+}
 
 // schemaVersion is the database's layout version, 0 for a new file.
 func schemaVersion(tx *bolt.Tx) (uint64, error) {
@@ -60,40 +79,72 @@ func schemaVersion(tx *bolt.Tx) (uint64, error) {
 	return binary.BigEndian.Uint64(v), nil
 }
 
-// migrate brings the database up to len(list), one transaction per step so
-// a crash leaves it at a whole version. auditKey links the audit chain in
-// the migration that introduces it.
+// migrate brings the database up to len(list), one transaction per step
+// (or per batch of a batched step) so a crash leaves it at a whole
+// version or a resumable batch. auditKey links the audit chain in the
+// migration that introduces it.
 func migrate(db *bolt.DB, list []migration, auditKey []byte) error {
 	var current uint64
-	err := db.View(func(tx *bolt.Tx) (err error) { current, err = schemaVersion(tx); return err })
-	if err != nil || current == uint64(len(list)) {
+	var pending bool
+	err := db.View(func(tx *bolt.Tx) (err error) {
+		current, err = schemaVersion(tx)
+		pending = migrating(tx)
+		return err
+	})
+	if err != nil || current == uint64(len(list)) && !pending {
 		return err // up to date: no write on open
 	}
 	for {
 		var done bool
 		err := db.Update(func(tx *bolt.Tx) error {
-			v, err := schemaVersion(tx)
-			if err != nil {
-				return err
-			}
-			if v > uint64(len(list)) {
-				return fmt.Errorf("%w: the database has schema version %d, this Gatehouse knows up to %d; use a newer Gatehouse", ErrNewerSchema, v, len(list))
-			}
-			if v == uint64(len(list)) {
-				done = true
-				return nil
-			}
-			if err := list[v].run(&Tx{tx: tx, auditKey: auditKey}); err != nil {
-				return fmt.Errorf("migration %d (%s): %w", v+1, list[v].name, err)
-			}
-			meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-			if err != nil {
-				return err
-			}
-			return meta.Put(keySchema, u64(v+1))
+			var err error
+			done, err = migrateStep(tx, list, auditKey)
+			return err
 		})
 		if err != nil || done {
 			return err
 		}
 	}
+}
+
+// migrateStep runs the next migration, or the next batch of one, in tx.
+// It reports done when there is nothing left to run.
+func migrateStep(tx *bolt.Tx, list []migration, auditKey []byte) (done bool, err error) {
+	v, err := schemaVersion(tx)
+	if err != nil {
+		return false, err
+	}
+	if v > uint64(len(list)) {
+		return false, fmt.Errorf("%w: the database has schema version %d, this Gatehouse knows up to %d; use a newer Gatehouse", ErrNewerSchema, v, len(list))
+	}
+	step := v // the migration to run: from version v to v+1
+	if migrating(tx) {
+		step = v - 1 // a batched one, under way
+	} else if v == uint64(len(list)) {
+		return true, nil
+	}
+	m := list[step]
+	t := &Tx{tx: tx, auditKey: auditKey}
+	finished := true
+	if m.batch != nil {
+		finished, err = m.batch(t)
+	} else if m.run != nil {
+		err = m.run(t)
+	} else {
+		err = fmt.Errorf("%w: a migration is marked under way where none is batched", ErrDamaged)
+	}
+	if err != nil {
+		return false, fmt.Errorf("migration %d (%s): %w", step+1, m.name, err)
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return false, err
+	}
+	if err := meta.Put(keySchema, u64(step+1)); err != nil {
+		return false, err
+	}
+	if finished {
+		return false, meta.Delete(keyMigrating)
+	}
+	return false, meta.Put(keyMigrating, []byte{})
 }

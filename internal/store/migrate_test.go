@@ -27,7 +27,7 @@ func TestMigrationsRunForwardOnce(t *testing.T) {
 			return err
 		}
 		return b.Delete([]byte("greeting"))
-	}})
+	}, nil})
 	for i := 0; i < 2; i++ {
 		db, err = openWith(dir, Options{}, newer)
 		if err != nil {
@@ -89,4 +89,51 @@ func migratedFrom(t *testing.T, from int, write func(db *DB)) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// A batched migration runs a transaction per batch until done; a file
+// left between two batches is refused by the older build and resumed by
+// the next Open.
+func TestBatchedMigrationsResume(t *testing.T) {
+	dir := t.TempDir()
+	old := migrations[:1]
+	db, err := openWith(dir, Options{}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	batches := 0
+	newer := append(append([]migration{}, old...), migration{"count to three", nil, func(tx *Tx) (bool, error) {
+		b := tx.b(bucketSettings)
+		n := readU64(b.Get([]byte("counted"))) + 1
+		batches++
+		return n == 3, b.Put([]byte("counted"), u64(n))
+	}})
+	// One batch, then a crash.
+	b, err := bolt.Open(dir+"/"+FileName, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(func(tx *bolt.Tx) error { _, err := migrateStep(tx, newer, nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if _, err := openWith(dir, Options{}, old); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("the older build on a half-migrated file: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		if db, err = openWith(dir, Options{}, newer); err != nil {
+			t.Fatal(err)
+		}
+		db.bolt.View(func(tx *bolt.Tx) error {
+			if v, _ := schemaVersion(tx); v != 2 || migrating(tx) || readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))) != 3 {
+				t.Errorf("version %d, under way %v, counted %d", v, migrating(tx), readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))))
+			}
+			return nil
+		})
+		db.Close()
+	}
+	if batches != 3 {
+		t.Errorf("%d batches, want 3", batches)
+	}
 }

@@ -31,7 +31,10 @@ func BenchmarkOpenCheck(b *testing.B) {
 	value := make([]byte, size)
 	for n := uint64(0); n*size < total; {
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			bk := tx.Bucket(bucketAuditSum)
+			bk, err := tx.CreateBucketIfNotExists([]byte("bench_filler"))
+			if err != nil {
+				return err
+			}
 			bk.FillPercent = 0.9
 			for i := 0; i < perTx; i, n = i+1, n+1 {
 				binary.BigEndian.PutUint64(value, n)

@@ -29,7 +29,7 @@ func TestBucketSizes(t *testing.T) {
 			st := bk.Stats()
 			a, u := st.BranchAlloc+st.LeafAlloc, st.BranchInuse+st.LeafInuse
 			alloc, used = alloc+a, used+u
-			if a > 10*mib {
+			if a > mib {
 				t.Logf("%-18s %5d MiB allocated, %5d MiB used, %d keys", name, a/mib, u/mib, st.KeyN)
 			}
 			return nil
