@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -94,61 +95,109 @@ type textValue struct {
 
 // textCandidates returns tenant's values of field f whose lower-cased form
 // contains term, or broad when there are more than maxCandidates to test.
+// A term of a gram or more reads the list of its rarest gram, narrowed by
+// the lists of the next rarest while they are short enough to pay (an id
+// decoded costs about a tenth of a value read), so few values are read to
+// be tested.
 func (t *Tx) textCandidates(tenant uint64, f byte, term string) (vals []textValue, broad bool, err error) {
-	var scan []byte // the posting prefix to read: field | gram, or field | short term
+	var ids [][]byte
 	if len(term) >= 3 {
-		best := -1
-		for i := 0; i+3 <= len(term); i++ {
-			n := int(readU64(t.b(bucketAuditGramN).Get(join([]byte{f}, []byte(term[i:i+3])))))
-			if best < 0 || n < best {
-				best, scan = n, join([]byte{f}, []byte(term[i:i+3]))
-			}
+		type gram struct {
+			prefix []byte
+			n      int
 		}
-		if best == 0 {
+		var gs []gram
+		for i := 0; i+3 <= len(term); i++ {
+			p := join([]byte{f}, []byte(term[i:i+3]))
+			gs = append(gs, gram{p, int(readU64(t.b(bucketAuditGramN).Get(p)))})
+		}
+		sort.SliceStable(gs, func(i, j int) bool { return gs[i].n < gs[j].n })
+		if gs[0].n == 0 {
 			return nil, false, nil
 		}
-		if best > maxCandidates {
+		if gs[0].n > maxCandidates {
 			return nil, true, nil
+		}
+		if ids, err = t.gramIDs(gs[0].prefix, gs[0].prefix); err != nil {
+			return nil, false, err
+		}
+		for _, g := range gs[1:] {
+			if len(ids) <= 4 || g.n > 8*len(ids) {
+				break
+			}
+			more, err := t.gramIDs(g.prefix, g.prefix)
+			if err != nil {
+				return nil, false, err
+			}
+			ids = intersect(ids, more)
 		}
 	} else {
 		// A term shorter than a gram begins the grams of its occurrences.
-		scan = join([]byte{f}, []byte(term))
+		scan := join([]byte{f}, []byte(term))
 		total, c := 0, t.b(bucketAuditGramN).Cursor()
 		for k, v := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, v = c.Next() {
 			if total += int(readU64(v)); total > maxCandidates {
 				return nil, true, nil
 			}
 		}
-	}
-	seen := map[uint64]bool{}
-	dict, strs, grams := newGetter(t.b(bucketAuditValues)), newGetter(t.b(bucketAuditStringIDs)), t.gramLists()
-	c := grams.b.Cursor()
-	for k, ids := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, ids = c.Next() {
-		if len(k) != 4+grams.width {
-			return nil, false, fmt.Errorf("%w (trigram block %x)", ErrDamaged, k)
-		}
-		keys, err := grams.blockKeys(k[:4], k, ids)
-		if err != nil {
+		if ids, err = t.gramIDs(scan, nil); err != nil {
 			return nil, false, err
 		}
-		for _, id := range keys {
-			if seen[readU64(id)] {
-				continue
-			}
-			seen[readU64(id)] = true
-			v := strs.get(id)
-			if v == nil {
-				return nil, false, fmt.Errorf("%w (audit string %x of the trigram index is missing)", ErrDamaged, id)
-			}
-			if !strings.Contains(strings.ToLower(string(v)), term) {
-				continue
-			}
-			if n := int(readU64(dict.get(join(u64(tenant), []byte{f}, v)))); n > 0 {
-				vals = append(vals, textValue{f, string(v), n})
-			}
+	}
+	dict, strs := newGetter(t.b(bucketAuditValues)), newGetter(t.b(bucketAuditStringIDs))
+	for _, id := range ids {
+		v := strs.get(id)
+		if v == nil {
+			return nil, false, fmt.Errorf("%w (audit string %x of the trigram index is missing)", ErrDamaged, id)
+		}
+		if !strings.Contains(strings.ToLower(string(v)), term) {
+			continue
+		}
+		if n := int(readU64(dict.get(join(u64(tenant), []byte{f}, v)))); n > 0 {
+			vals = append(vals, textValue{f, string(v), n})
 		}
 	}
 	return vals, false, nil
+}
+
+// gramIDs returns the ids in the trigram lists under scan, ascending and
+// each once: one list (list: its prefix), or every gram that scan begins
+// (list nil).
+func (t *Tx) gramIDs(scan, list []byte) ([][]byte, error) {
+	grams := t.gramLists()
+	var ids [][]byte
+	c := grams.b.Cursor()
+	for k, v := c.Seek(scan); k != nil && bytes.HasPrefix(k, scan); k, v = c.Next() {
+		if len(k) != 4+grams.width || list != nil && !grams.isBlock(list, k) {
+			return nil, fmt.Errorf("%w (trigram block %x)", ErrDamaged, k)
+		}
+		keys, err := grams.blockKeys(k[:4], k, v)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, keys...)
+	}
+	if list == nil { // several grams' lists: sort and drop repeats
+		slices.SortFunc(ids, bytes.Compare)
+		ids = slices.CompactFunc(ids, bytes.Equal)
+	}
+	return ids, nil
+}
+
+// intersect returns the ids in both ascending lists.
+func intersect(a, b [][]byte) [][]byte {
+	var out [][]byte
+	for len(a) > 0 && len(b) > 0 {
+		switch c := bytes.Compare(a[0], b[0]); {
+		case c < 0:
+			a = a[1:]
+		case c > 0:
+			b = b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
 }
 
 // textPlan is how a free-text query reads the log.
