@@ -208,3 +208,4 @@ func TestAStartReadsAFewPagesWhateverTheSize(t *testing.T) {
 		t.Fatalf("a start read %d pages, the structure walk %d: the start should read a few dozen", start, structure)
 	}
 }
+

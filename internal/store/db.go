@@ -38,12 +38,13 @@ type DB struct {
 	rerun    bool
 	keyOK    bool // Options.CheckKey found its value and passed
 
-	damaged atomic.Pointer[error] // set once a damaged page is found
-	unsafe  atomic.Pointer[error] // set when the page tree does not hold: nothing may read it
-	ready   chan struct{}         // closed once the page tree's structure has passed (or not)
-	closing chan struct{}         // closed by Close: stops the background check
-	checked chan struct{}         // closed when the first background check is done
-	checker sync.WaitGroup
+	damaged   atomic.Pointer[error] // set once a damaged page is found
+	unsafe    atomic.Pointer[error] // set when the page tree does not hold: nothing may read it
+	ready     chan struct{}         // closed once the page tree's structure has passed (or not)
+	closing   chan struct{}         // closed by Close: stops the background check
+	closeOnce sync.Once
+	checked   chan struct{} // closed when the first background check is done
+	checker   sync.WaitGroup
 }
 
 // Options tune Open; the zero value is right for production.
@@ -242,11 +243,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close stops the background check and closes the database.
 func (db *DB) Close() error {
-	select {
-	case <-db.closing:
-	default:
-		close(db.closing)
-	}
+	db.closeOnce.Do(func() { close(db.closing) })
 	db.checker.Wait()
 	return db.bolt.Close()
 }
