@@ -208,4 +208,3 @@ func TestAStartReadsAFewPagesWhateverTheSize(t *testing.T) {
 		t.Fatalf("a start read %d pages, the structure walk %d: the start should read a few dozen", start, structure)
 	}
 }
-
