@@ -40,9 +40,9 @@ func plainCopy(t *testing.T, dir string) string {
 	return path
 }
 
-// unlinkChain edits the oldest audit event of the database at path and
-// marks the chain head unlinked, as someone with the file but not the key
-// would.
+// unlinkChain edits the audit log of the database at path (the actor's
+// name, which its events hold as an id of the string table) and marks the
+// chain head unlinked, as someone with the file but not the key would.
 func unlinkChain(t *testing.T, path string) {
 	t.Helper()
 	b, err := bolt.Open(path, 0o600, nil)
@@ -51,15 +51,21 @@ func unlinkChain(t *testing.T, path string) {
 	}
 	defer b.Close()
 	err = b.Update(func(tx *bolt.Tx) error {
-		events := tx.Bucket([]byte("audit_v3"))
-		k, v := events.Cursor().First()
-		if k == nil {
+		if k, _ := tx.Bucket([]byte("audit_v3")).Cursor().First(); k == nil {
 			t.Fatal("no audit events to edit")
 		}
-		// The last byte of the event (after its 32-byte link) changed.
-		edited := bytes.Clone(v)
-		edited[len(edited)-1] ^= 0x01
-		if err := events.Put(bytes.Clone(k), edited); err != nil {
+		strs := tx.Bucket([]byte("audit_string_ids_v1"))
+		var id []byte
+		strs.ForEach(func(k, v []byte) error {
+			if string(v) == "Mitch" {
+				id = bytes.Clone(k)
+			}
+			return nil
+		})
+		if id == nil {
+			t.Fatal("no actor name to edit")
+		}
+		if err := strs.Put(id, []byte("Mallory")); err != nil {
 			return err
 		}
 		meta := tx.Bucket([]byte("meta_v1"))

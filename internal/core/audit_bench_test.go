@@ -42,7 +42,11 @@ func auditBenchService(b *testing.B) (*Service, context.Context) {
 	fillBenchLog(b, db, benchEvents, func(n int) error {
 		return storetest.GenerateAuditLog(db, n, benchNow, 90*24*time.Hour)
 	})
-	return svc, benchAdmin(b, svc, "Bench", "admin@bench.example")
+	ctx := benchAdmin(b, svc, "Bench", "admin@bench.example")
+	if err := db.WaitChecked(); err != nil { // steady state: Open's background page check is over
+		b.Fatal(err)
+	}
+	return svc, ctx
 }
 
 // fillBenchLog appends events with gen until the log holds want of them.

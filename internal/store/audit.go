@@ -168,7 +168,7 @@ func (t *Tx) countEvent(e *Event, key []byte) error {
 }
 
 // eventField is one of an event's values in the dictionary of distinct
-// values (audit_values_v1); a posted one also lists its events (audit_by_v1).
+// values (audit_values_v1); a posted one also lists its events (audit_by_v2).
 type eventField struct {
 	f      byte
 	v      string
