@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -60,24 +59,24 @@ func BenchmarkOfficeHTTP(b *testing.B) {
 		return func() error { return c.call(method, min, args...) }
 	}
 	list := func(f core.AuditFilter, min int) func() error { f.Limit = 50; return call("ListAudit", min, f) }
-	b.Run("newest50", func(b *testing.B) { measureHTTP(b, list(core.AuditFilter{}, 50)) })
+	b.Run("newest50", func(b *testing.B) { storetest.MeasureP95(b, list(core.AuditFilter{}, 50)) })
 	b.Run("action+resource", func(b *testing.B) {
-		measureHTTP(b, list(core.AuditFilter{Action: "deactivate", Resource: "user"}, 50))
+		storetest.MeasureP95(b, list(core.AuditFilter{Action: "deactivate", Resource: "user"}, 50))
 	})
 	b.Run("actor+time-range", func(b *testing.B) {
-		measureHTTP(b, list(core.AuditFilter{User: "person2@client2.example", Since: month.Format(time.RFC3339), Until: month.Add(14 * 24 * time.Hour).Format(time.RFC3339)}, 1))
+		storetest.MeasureP95(b, list(core.AuditFilter{User: "person2@client2.example", Since: month.Format(time.RFC3339), Until: month.Add(14 * 24 * time.Hour).Format(time.RFC3339)}, 1))
 	})
-	b.Run("text-common-fail", func(b *testing.B) { measureHTTP(b, list(core.AuditFilter{Text: "fail"}, 50)) })
-	b.Run("text-address-prefix", func(b *testing.B) { measureHTTP(b, list(core.AuditFilter{Text: "10.1"}, 50)) })
-	b.Run("text-rare-old", func(b *testing.B) { measureHTTP(b, list(core.AuditFilter{Text: storetest.RareIP}, 1)) })
-	b.Run("text-change-role", func(b *testing.B) { measureHTTP(b, list(core.AuditFilter{Text: "role agent"}, 10)) })
-	b.Run("stats-24h", func(b *testing.B) { measureHTTP(b, call("GetAuditStats", 0, 0)) })
-	b.Run("page-open-options", func(b *testing.B) { measureHTTP(b, call("GetAuditOptions", 0, 0)) })
+	b.Run("text-common-fail", func(b *testing.B) { storetest.MeasureP95(b, list(core.AuditFilter{Text: "fail"}, 50)) })
+	b.Run("text-address-prefix", func(b *testing.B) { storetest.MeasureP95(b, list(core.AuditFilter{Text: "10.1"}, 50)) })
+	b.Run("text-rare-old", func(b *testing.B) { storetest.MeasureP95(b, list(core.AuditFilter{Text: storetest.RareIP}, 1)) })
+	b.Run("text-change-role", func(b *testing.B) { storetest.MeasureP95(b, list(core.AuditFilter{Text: "role agent"}, 10)) })
+	b.Run("stats-24h", func(b *testing.B) { storetest.MeasureP95(b, call("GetAuditStats", 0, 0)) })
+	b.Run("page-open-options", func(b *testing.B) { storetest.MeasureP95(b, call("GetAuditOptions", 0, 0)) })
 	b.Run("users-search", func(b *testing.B) {
-		measureHTTP(b, call("ListUsers", 0, core.ListUsersInput{Search: "person 12", Limit: 50}))
+		storetest.MeasureP95(b, call("ListUsers", 0, core.ListUsersInput{Search: "person 12", Limit: 50}))
 	})
 	b.Run("users-first-page", func(b *testing.B) {
-		measureHTTP(b, call("ListUsers", 0, core.ListUsersInput{Sort: "lastLogin", Limit: 50}))
+		storetest.MeasureP95(b, call("ListUsers", 0, core.ListUsersInput{Sort: "lastLogin", Limit: 50}))
 	})
 	if st, err := os.Stat(db); err == nil {
 		b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
@@ -175,21 +174,4 @@ func (c *officeHTTP) call(method string, min int, args ...any) error {
 		}
 	}
 	return nil
-}
-
-// measureHTTP runs fn b.N times and reports the 95th percentile.
-func measureHTTP(b *testing.B, fn func() error) {
-	b.Helper()
-	d := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		d = append(d, time.Since(t))
-	}
-	b.StopTimer()
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	b.ReportMetric(float64(d[len(d)*95/100].Microseconds())/1000, "p95-ms")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,21 +80,7 @@ func benchAdmin(b *testing.B, svc *Service, org, email string) context.Context {
 }
 
 // measure runs fn b.N times and reports the 95th percentile too.
-func measure(b *testing.B, fn func() error) {
-	b.Helper()
-	d := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		d = append(d, time.Since(t))
-	}
-	b.StopTimer()
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	b.ReportMetric(float64(d[len(d)*95/100].Microseconds())/1000, "p95-ms")
-}
+func measure(b *testing.B, fn func() error) { b.Helper(); storetest.MeasureP95(b, fn) }
 
 func BenchmarkAudit1M(b *testing.B) {
 	svc, ctx := auditBenchService(b)

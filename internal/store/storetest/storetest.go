@@ -3,6 +3,7 @@
 package storetest
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -29,4 +30,22 @@ func Open(tb testing.TB) *store.DB {
 		db.Close()
 	})
 	return db
+}
+
+// MeasureP95 runs fn b.N times, failing on its first error, and reports
+// the 95th percentile of its times beside the mean (the README quotes both).
+func MeasureP95(b *testing.B, fn func() error) {
+	b.Helper()
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(t))
+	}
+	b.StopTimer()
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)*95/100].Microseconds())/1000, "p95-ms")
 }
