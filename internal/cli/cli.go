@@ -37,6 +37,13 @@ type Env struct {
 	NewApp func(svc *core.Service, s web.Session, ip, userAgent string) any
 	// Window opens the desktop window; nil in builds without one.
 	Window func(Window) error
+	// WindowProgram, in a build without the window, is the program that has
+	// it (gatehouse-window, installed beside this one): the window command
+	// is handed to it whole, before anything is opened. Empty: none.
+	WindowProgram string
+	// Exec replaces this process with program run with args (the window
+	// hand-over); syscall.Exec in production.
+	Exec func(program string, args []string) error
 	// Getenv reads the environment (os.Getenv when nil).
 	Getenv func(string) string
 	// Ctx ends long-running commands when done (signals when nil).

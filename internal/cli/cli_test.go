@@ -169,3 +169,29 @@ func TestFirstRunMakesTheDataFolder(t *testing.T) {
 		t.Fatalf("data folder: %v %v", st, err)
 	}
 }
+
+// TestWindowIsHandedToTheWindowProgram: a build without the window hands
+// the window command, its arguments whole, to the program that has it,
+// before it opens anything; the other commands stay its own.
+func TestWindowIsHandedToTheWindowProgram(t *testing.T) {
+	dir := t.TempDir()
+	var ran []string
+	env := func(args ...string) Env {
+		return Env{Args: args, Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Version: "1.2.3",
+			Getenv: func(string) string { return "" }, WindowProgram: "/opt/gatehouse/gatehouse-window",
+			Exec: func(program string, args []string) error { ran = append([]string{program}, args...); return nil }}
+	}
+	if code := Main(env("--data", dir, "--no-lan")); code != ExitOK {
+		t.Fatalf("window: exit %d", code)
+	}
+	if want := []string{"/opt/gatehouse/gatehouse-window", "--data", dir, "--no-lan"}; strings.Join(ran, " ") != strings.Join(want, " ") {
+		t.Fatalf("ran %q, want %q", ran, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); !os.IsNotExist(err) {
+		t.Fatalf("the hand-over opened the database first (%v)", err)
+	}
+	ran = nil
+	if code := Main(env("version")); code != ExitOK || ran != nil {
+		t.Fatalf("version: exit %d, ran %q", code, ran)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ func runServe(env *Env, args []string) error {
 		return err
 	}
 	dir := f.dataDir(env)
+	tuneGC(env)
 	svc, closeDB, err := open(env, dir)
 	if err != nil {
 		return err
@@ -67,6 +69,14 @@ func checkAddr(addr string) error {
 }
 
 // serveLAN runs the LAN server until ctx ends.
+// tuneGC sets the garbage collector's target for a process that serves
+// pages (web.GCPercent), unless the admin set GOGC.
+func tuneGC(env *Env) {
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(web.GCPercent)
+	}
+}
+
 func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string, plain bool) error {
 	handler, err := web.New(web.Config{
 		NewApp:        func(s web.Session, ip, ua string) any { return env.NewApp(svc, s, ip, ua) },

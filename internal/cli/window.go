@@ -10,6 +10,11 @@ import (
 
 // runWindow opens the desktop window with the LAN server beside it.
 func runWindow(env *Env, args []string) error {
+	if env.Window == nil && env.WindowProgram != "" && env.Exec != nil {
+		// This build starts fast because it does not load the window's
+		// libraries (WebKitGTK); the program that has them takes over.
+		return env.Exec(env.WindowProgram, args)
+	}
 	f := newFlags(env, "", "")
 	lanAddr := f.String("lan-addr", DefaultAddr, "where the LAN server listens beside the window")
 	noLAN := f.Bool("no-lan", false, "do not start the LAN server")
@@ -23,6 +28,7 @@ func runWindow(env *Env, args []string) error {
 		return fmt.Errorf("this build has no desktop window; use \"gatehouse serve\"")
 	}
 	dir := f.dataDir(env)
+	tuneGC(env)
 	svc, closeDB, err := open(env, dir)
 	if errors.Is(err, store.ErrLocked) {
 		// A second double-click: bring the running window to the front.

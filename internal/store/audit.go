@@ -235,7 +235,7 @@ func (t *Tx) markActive(tenant uint64, actor string, key []byte) error {
 	}
 	lastKey := join(u64(tenant), []byte(actor))
 	if old := t.b(bucketAuditLast).Get(lastKey); old != nil {
-		if err := t.b(bucketAuditActive).Delete(join(u64(tenant), old, []byte(actor))); err != nil {
+		if err := t.setActive(tenant, bytes.Clone(old), actor, false); err != nil {
 			return err
 		}
 	}
@@ -243,8 +243,38 @@ func (t *Tx) markActive(tenant uint64, actor string, key []byte) error {
 	if err := t.b(bucketAuditLast).Put(lastKey, at); err != nil {
 		return err
 	}
-	return t.b(bucketAuditActive).Put(join(u64(tenant), at, []byte(actor)), []byte{})
+	return t.setActive(tenant, at, actor, true)
 }
+
+// setActive adds (or removes) actor's entry at time at (8 bytes) in the
+// active index, and counts it in its hour: the 24-hour stats add whole
+// hours' counts and read only the partial hours' entries.
+func (t *Tx) setActive(tenant uint64, at []byte, actor string, on bool) error {
+	k := join(u64(tenant), at, []byte(actor))
+	var err error
+	if on {
+		err = t.b(bucketAuditActive).Put(k, []byte{})
+	} else {
+		err = t.b(bucketAuditActive).Delete(k)
+	}
+	if err != nil || t.b(bucketAuditActiveN) == nil { // an older layout, mid-migration: layout 13 counts them
+		return err
+	}
+	hk := activeHourKey(tenant, readU64(at))
+	n := int64(readU64(t.b(bucketAuditActiveN).Get(hk)))
+	if on {
+		n++
+	} else {
+		n--
+	}
+	if n <= 0 {
+		return t.b(bucketAuditActiveN).Delete(hk)
+	}
+	return t.b(bucketAuditActiveN).Put(hk, u64(uint64(n)))
+}
+
+// activeHourKey is tenant | the hour (unix nanoseconds, floored) of at.
+func activeHourKey(tenant uint64, at uint64) []byte { return join(u64(tenant), u64(floorHour(at))) }
 
 // Values lists the distinct values of an indexed field in tenant's log,
 // with how many events have each: at most limit of them, in key order

@@ -188,15 +188,19 @@ func readInline(r *bodyReader, _ int) (string, error) {
 // eventReader decodes stored events, resolving string ids through a
 // cache (a page of events repeats its actions, actors and addresses).
 type eventReader struct {
-	ids  getter
-	strs map[uint64]string
+	ids    getter
+	strs   map[uint64]string
+	shared *stringCache // the database's, across transactions (nil in tools that read a file once)
+	learn  bool         // a read transaction: what it reads is committed, and may be shared
 }
 
 // maxCachedStrings bounds the cache of a reader that walks the whole log.
 const maxCachedStrings = 100_000
 
 func (t *Tx) eventReader() *eventReader {
-	return &eventReader{ids: newGetter(t.b(bucketAuditStringIDs)), strs: map[uint64]string{}}
+	r := &eventReader{ids: newGetter(t.b(bucketAuditStringIDs)), strs: map[uint64]string{}, shared: t.strings}
+	r.learn = t.strings != nil && !t.tx.Writable()
+	return r
 }
 
 func (r *eventReader) interned(br *bodyReader, _ int) (string, error) {
@@ -214,6 +218,11 @@ func (r *eventReader) str(id uint64) (string, error) {
 	if s, ok := r.strs[id]; ok {
 		return s, nil
 	}
+	if r.shared != nil {
+		if s, ok := r.shared.get(id); ok {
+			return s, nil
+		}
+	}
 	v := r.ids.get(u64(id))
 	if v == nil {
 		return "", fmt.Errorf("%w (audit string %d is missing)", ErrDamaged, id)
@@ -223,6 +232,9 @@ func (r *eventReader) str(id uint64) (string, error) {
 	}
 	s := string(v)
 	r.strs[id] = s
+	if r.learn {
+		r.shared.put(id, s)
+	}
 	return s, nil
 }
 

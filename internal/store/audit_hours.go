@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -102,21 +101,6 @@ func (t *Tx) uncountHour(tenant uint64, e *Event, key []byte) error {
 	return t.b(bucketAuditHours).Put(k, encodeHour(h))
 }
 
-// Hours returns the counters of tenant's hours from since to until.
-func (t *Tx) Hours(tenant uint64, since, until time.Time) ([]HourCounts, error) {
-	var out []HourCounts
-	c := t.b(bucketAuditHours).Cursor()
-	end := hourKey(tenant, until)
-	for k, v := c.Seek(hourKey(tenant, since)); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
-		h, err := decodeHour(k, v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, nil
-}
-
 // migrateAuditHoursV2 counts the hours again, compactly, from the events'
 // keys and summaries, and drops the JSON counters of layouts 4–9.
 func migrateAuditHoursV2(t *Tx) error {
@@ -148,4 +132,23 @@ func migrateAuditHoursV2(t *Tx) error {
 		return t.tx.DeleteBucket(bucketAuditHoursV1)
 	}
 	return nil
+}
+
+// migrateActiveHours counts the active index's actors by hour (layout 13).
+func migrateActiveHours(t *Tx) error {
+	if err := createBuckets(layout13)(t); err != nil {
+		return err
+	}
+	counts := map[string]uint64{}
+	err := t.b(bucketAuditActive).ForEach(func(k, _ []byte) error {
+		if len(k) < 16 {
+			return fmt.Errorf("active index entry %x is damaged", k)
+		}
+		counts[string(activeHourKey(readU64(k[:8]), readU64(k[8:16])))]++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return putInKeyOrder(t.b(bucketAuditActiveN), counts, func(n uint64) []byte { return u64(n) })
 }

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"gatehouse/internal/jsonw"
 )
 
 // The audit log as layouts 4–10 stored it: each event as JSON
@@ -149,7 +150,7 @@ func appendEventJSON(b []byte, e *Event) ([]byte, error) {
 	b = strconv.AppendUint(append(b, `","actorId":`...), e.ActorID, 10)
 	for _, f := range []struct{ name, v string }{{"actorName", e.ActorName}, {"actorEmail", e.ActorEmail}, {"action", e.Action},
 		{"resourceType", e.ResourceType}, {"resourceId", e.ResourceID}, {"ip", e.IP}} {
-		b = appendJSONString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
+		b = jsonw.AppendString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
 	}
 	b = strconv.AppendUint(append(b, `,"tenantId":`...), e.TenantID, 10)
 	if len(e.Meta) > 0 {
@@ -157,55 +158,8 @@ func appendEventJSON(b []byte, e *Event) ([]byte, error) {
 	}
 	for _, f := range []struct{ name, v string }{{"subjectName", e.SubjectName}, {"subjectEmail", e.SubjectEmail}, {"change", e.Change}} {
 		if f.v != "" {
-			b = appendJSONString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
+			b = jsonw.AppendString(append(append(append(b, ",\""...), f.name...), "\":"...), f.v)
 		}
 	}
 	return append(b, '}'), nil
-}
-
-// appendJSONString writes s as encoding/json does, HTML-safe.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			if r == utf8.RuneError {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			}
-			start = i + size
-		}
-		i += size
-	}
-	return append(append(b, s[start:]...), '"')
 }

@@ -89,7 +89,7 @@ func (t *Tx) unindexEvent(e *Event, key []byte, interned bool) error {
 		lastKey := join(u64(tenant), []byte(e.ActorKey()))
 		if last := t.b(bucketAuditLast).Get(lastKey); last != nil && bytes.Equal(last, key[:8]) {
 			// This was the actor's newest event: they have none left.
-			if err := t.b(bucketAuditActive).Delete(join(u64(tenant), last, []byte(e.ActorKey()))); err != nil {
+			if err := t.setActive(tenant, bytes.Clone(last), e.ActorKey(), false); err != nil {
 				return err
 			}
 			if err := t.b(bucketAuditLast).Delete(lastKey); err != nil {

@@ -237,27 +237,24 @@ func (t *Tx) Stats(tenant uint64, now time.Time) (AuditStats, error) {
 	from, to := nanos(since), nanos(now)
 	firstWhole, lastHour := ceilHour(from), floorHour(to)
 	var st AuditStats
-	actions := map[string]int{}
-	add := func(h HourCounts, sign int) {
-		st.Events += sign * h.Events
-		for a, n := range h.Actions {
-			actions[a] += sign * n
+	acc := &tally{actions: map[string]*int{}}
+	if firstWhole < lastHour {
+		c := t.b(bucketAuditHours).Cursor()
+		end := hourKey(tenant, hourOf(lastHour-hourNanos))
+		for k, v := c.Seek(hourKey(tenant, hourOf(firstWhole))); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
+			if err := acc.hour(k, v, 1); err != nil {
+				return st, err
+			}
 		}
-	}
-	hours, err := t.hourRange(tenant, firstWhole, lastHour)
-	if err != nil {
-		return st, err
-	}
-	for _, h := range hours {
-		add(h, 1)
 	}
 	// The start's hour: the part inside the window, or the hour less the
 	// part before it.
+	var err error
 	if from < firstWhole {
 		if from-floorHour(from) > hourNanos/2 {
-			err = t.countRange(tenant, from, firstWhole, add)
-		} else if err = t.addHour(tenant, floorHour(from), add); err == nil {
-			err = t.countRange(tenant, floorHour(from), from, func(h HourCounts, sign int) { add(h, -sign) })
+			err = t.countRange(tenant, from, firstWhole, acc, 1)
+		} else if err = t.addHour(tenant, floorHour(from), acc, 1); err == nil {
+			err = t.countRange(tenant, floorHour(from), from, acc, -1)
 		}
 		if err != nil {
 			return st, err
@@ -265,21 +262,75 @@ func (t *Tx) Stats(tenant uint64, now time.Time) (AuditStats, error) {
 	}
 	// Now's hour: the hour less what lies after now (nothing, unless a
 	// clock went back).
-	if err := t.addHour(tenant, lastHour, add); err != nil {
+	if err := t.addHour(tenant, lastHour, acc, 1); err != nil {
 		return st, err
 	}
-	if err := t.countRange(tenant, to+1, lastHour+hourNanos, func(h HourCounts, sign int) { add(h, -sign) }); err != nil {
+	if err := t.countRange(tenant, to+1, lastHour+hourNanos, acc, -1); err != nil {
 		return st, err
 	}
 	if st.ActiveUsers, err = t.activeBetween(tenant, from, to); err != nil {
 		return st, err
 	}
-	for a, n := range actions {
-		if n > st.TopCount || n == st.TopCount && a < st.TopAction {
-			st.TopAction, st.TopCount = a, n
+	st.Events = acc.events
+	for a, n := range acc.actions {
+		if *n > st.TopCount || *n == st.TopCount && a < st.TopAction {
+			st.TopAction, st.TopCount = a, *n
 		}
 	}
 	return st, nil
+}
+
+// tally adds up events and, unless actions is nil, their actions.
+type tally struct {
+	events  int
+	actions map[string]*int // a pointer each: adding to an action seen before allocates nothing
+}
+
+func (a *tally) action(name []byte, n int) {
+	if a.actions == nil {
+		return
+	}
+	if p := a.actions[string(name)]; p != nil {
+		*p += n
+		return
+	}
+	a.actions[string(name)] = &n
+}
+
+func (a *tally) actionString(name string, n int) {
+	if a.actions == nil {
+		return
+	}
+	if p := a.actions[name]; p != nil {
+		*p += n
+		return
+	}
+	a.actions[name] = &n
+}
+
+// hour adds (sign 1) or takes off (-1) one hour's encoded counters.
+func (a *tally) hour(k, v []byte, sign int) error {
+	bad := fmt.Errorf("corrupt hour counters %x", k)
+	n, w := binary.Uvarint(v)
+	if w <= 0 {
+		return bad
+	}
+	a.events += sign * int(n)
+	for v = v[w:]; len(v) > 0; {
+		l, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < l {
+			return bad
+		}
+		name := v[w : w+int(l)]
+		v = v[w+int(l):]
+		c, w := binary.Uvarint(v)
+		if w <= 0 {
+			return bad
+		}
+		a.action(name, sign*int(c))
+		v = v[w:]
+	}
+	return nil
 }
 
 const hourNanos = uint64(time.Hour)
@@ -290,25 +341,17 @@ func ceilHour(n uint64) uint64   { return floorHour(n + hourNanos - 1) }
 func hourOf(n uint64) time.Time  { return time.Unix(0, int64(n)) }
 func eventKeyAt(n uint64) []byte { return join(u64(n), make([]byte, 8)) }
 
-// hourRange returns the counters of the whole hours starting in [from, to).
-func (t *Tx) hourRange(tenant uint64, from, to uint64) ([]HourCounts, error) {
-	if from >= to {
-		return nil, nil
+func (t *Tx) addHour(tenant uint64, hour uint64, acc *tally, sign int) error {
+	k := hourKey(tenant, hourOf(hour))
+	if v := t.b(bucketAuditHours).Get(k); v != nil {
+		return acc.hour(k, v, sign)
 	}
-	return t.Hours(tenant, hourOf(from), hourOf(to-hourNanos))
-}
-
-func (t *Tx) addHour(tenant uint64, hour uint64, add func(HourCounts, int)) error {
-	h, err := t.getHour(hourKey(tenant, hourOf(hour)))
-	if err != nil {
-		return err
-	}
-	add(h, 1)
 	return nil
 }
 
-// countRange adds tenant's events with key times in [from, to), one by one.
-func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int)) error {
+// countRange adds (sign 1) or takes off (-1) tenant's events with key
+// times in [from, to), one by one.
+func (t *Tx) countRange(tenant uint64, from, to uint64, acc *tally, sign int) error {
 	if from >= to {
 		return nil
 	}
@@ -323,20 +366,56 @@ func (t *Tx) countRange(tenant uint64, from, to uint64, add func(HourCounts, int
 		if err != nil {
 			return err
 		}
-		add(HourCounts{Events: 1, Actions: map[string]int{ev.action: 1}}, 1)
+		acc.events += sign
+		acc.actionString(ev.action, sign)
 	}
 	return it.failed()
 }
 
-// activeBetween counts tenant's actors with an event in [from, to]: those
-// whose newest event lies there, and those whose newest lies after to but
-// who also have one inside (only after a clock went back).
+// activeBetween counts tenant's actors with an event in [from, to]. Each
+// actor is in the active index once, at their newest event, and counted in
+// that event's hour: the whole hours inside the window add their counts,
+// the start's partial hour is read entry by entry, and actors whose newest
+// event lies after to (only after a clock went back) are judged one by one.
 func (t *Tx) activeBetween(tenant uint64, from, to uint64) (int, error) {
+	firstWhole, lastHour := ceilHour(from), floorHour(to)
+	if t.b(bucketAuditActiveN) == nil || firstWhole > lastHour {
+		return t.activeWalk(tenant, from, ^uint64(0), from, to)
+	}
+	n, err := t.activeWalk(tenant, from, firstWhole, from, to)
+	if err != nil {
+		return 0, err
+	}
+	prefix := u64(tenant)
+	c := t.b(bucketAuditActiveN).Cursor()
+	for k, v := c.Seek(activeHourKey(tenant, firstWhole)); k != nil && bytes.HasPrefix(k, prefix) && readU64(k[8:]) <= lastHour; k, v = c.Next() {
+		n += int(readU64(v))
+	}
+	// The count of to's hour took in its entries after to, if any: take
+	// them off, and judge every entry after to on its own.
+	cur := t.b(bucketAuditActive).Cursor()
+	end := lastHour + hourNanos
+	for k, _ := cur.Seek(join(prefix, u64(to+1))); k != nil && bytes.HasPrefix(k, prefix) && readU64(k[8:16]) < end; k, _ = cur.Next() {
+		n--
+	}
+	later, err := t.activeWalk(tenant, to+1, ^uint64(0), from, to)
+	return n + later, err
+}
+
+// activeWalk counts, entry by entry, the actors of tenant's active index
+// whose newest event lies in [seek, end) and who have an event in the
+// window [from, to]: their newest is in it, or, lying after it, their list
+// holds one in it.
+func (t *Tx) activeWalk(tenant uint64, seek, end, from, to uint64) (int, error) {
 	prefix := u64(tenant)
 	c := t.b(bucketAuditActive).Cursor()
 	n := 0
-	for k, _ := c.Seek(join(prefix, u64(from))); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if readU64(k[8:16]) <= to {
+	for k, _ := c.Seek(join(prefix, u64(seek))); k != nil && bytes.HasPrefix(k, prefix) && readU64(k[8:16]) < end; k, _ = c.Next() {
+		at := readU64(k[8:16])
+		if at < from {
+			continue
+		}
+		if at <= to {
 			n++
 			continue
 		}
@@ -368,12 +447,14 @@ func (t *Tx) CountEventsBefore(before time.Time) (int, error) {
 		}
 		n += int(events)
 	}
-	add := func(h HourCounts, sign int) { n += sign * h.Events }
+	acc := &tally{}
 	if cut-hour <= hourNanos/2 {
-		return n, t.countRange(0, hour, cut, add)
+		err := t.countRange(0, hour, cut, acc, 1)
+		return n + acc.events, err
 	}
-	if err := t.addHour(0, hour, add); err != nil {
+	if err := t.addHour(0, hour, acc, 1); err != nil {
 		return 0, err
 	}
-	return n, t.countRange(0, cut, hour+hourNanos, func(h HourCounts, sign int) { add(h, -sign) })
+	err := t.countRange(0, cut, hour+hourNanos, acc, -1)
+	return n + acc.events, err
 }

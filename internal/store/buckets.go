@@ -78,6 +78,14 @@ var (
 	// in packed lists: the value was in every key of its every gram.
 	bucketAuditGrams = []byte("audit_grams_v2")  // field | gram | first id → later ids
 	bucketAuditGramN = []byte("audit_gram_n_v2") // field | gram → how many values have it
+
+	// The users list's search index (layout 12; see directory_search.go).
+	bucketDirUser  = []byte("dir_user_v1")   // tenant id | user id → directory row
+	bucketDirGrams = []byte("dir_grams_v1")  // tenant id | trigram | user id → empty
+	bucketDirGramN = []byte("dir_gram_n_v1") // tenant id | trigram → how many users have it
+
+	// Actors of the active index by hour (layout 13), for the 24-hour stats.
+	bucketAuditActiveN = []byte("audit_active_n_v1") // tenant | hour (unix nanos) → actors whose newest event is in it
 )
 
 // The buckets each migration added.
@@ -96,10 +104,12 @@ var (
 	layout9  = [][]byte{bucketAuditGramsV1, bucketAuditGramNV1}
 	layout10 = [][]byte{bucketAuditHours}
 	layout11 = [][]byte{bucketAudit, bucketAuditStrings, bucketAuditStringIDs, bucketAuditTenant, bucketAuditBy, bucketAuditGrams, bucketAuditGramN}
+	layout12 = [][]byte{bucketDirUser, bucketDirGrams, bucketDirGramN}
+	layout13 = [][]byte{bucketAuditActiveN}
 )
 
 // allBuckets is every bucket of the current layout, for checks.
-var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7, layout9, layout10, layout11),
+var allBuckets = without(concat(layout1, layout2, layout3, layout4, layout5, layout6, layout7, layout9, layout10, layout11, layout12, layout13),
 	bucketAuditV1, bucketInviteEmailV1, bucketTenantInviteV1, bucketAuditHoursV1, bucketAuditV2, bucketAuditSumV1, bucketAuditTenantV1, bucketAuditByV1,
 	bucketAuditGramsV1, bucketAuditGramNV1)
 

@@ -116,6 +116,8 @@ func (t *Tx) checkIndexes() []error {
 	for _, d := range dirIndexes {
 		want[string(d.bucket)] = map[string][]byte{}
 	}
+	want[string(bucketDirUser)], want[string(bucketDirGrams)] = map[string][]byte{}, map[string][]byte{}
+	gramCounts := map[string][]byte{}
 	counts := map[string]uint64{}
 	emails := 0
 	_ = t.b(bucketUsers).ForEach(func(k, v []byte) error {
@@ -140,6 +142,12 @@ func (t *Tx) checkIndexes() []error {
 			for _, d := range dirIndexes {
 				want[string(d.bucket)][string(dirKey(tid, d.text(&u), u.ID))] = row
 			}
+			want[string(bucketDirUser)][string(dirUserKey(tid, u.ID))] = dirUserValue(&u, row)
+			for g := range rowGrams(&u) {
+				gk := string(join(u64(tid), []byte(g)))
+				want[string(bucketDirGrams)][gk+string(u64(u.ID))] = []byte{}
+				gramCounts[gk] = u64(readU64(gramCounts[gk]) + 1)
+			}
 			counts[string(countKey(tid, u.Active, u.Role))]++
 		}
 		return nil
@@ -158,6 +166,7 @@ func (t *Tx) checkIndexes() []error {
 	if gotCounts != len(counts) {
 		bad("directory counts: %d keys, want %d", gotCounts, len(counts))
 	}
+	want[string(bucketDirGramN)] = gramCounts
 	for name, want := range want {
 		got := 0
 		_ = t.b([]byte(name)).ForEach(func(k, v []byte) error {

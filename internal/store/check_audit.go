@@ -73,6 +73,32 @@ func (t *Tx) checkAudit() []error {
 	if n != len(counts) {
 		bad("the audit dictionary has %d values, the log %d", n, len(counts))
 	}
+	return append(errs, t.checkActiveHours()...)
+}
+
+// checkActiveHours compares the active index's counts by hour with its
+// entries.
+func (t *Tx) checkActiveHours() []error {
+	var errs []error
+	want := map[string]uint64{}
+	_ = t.b(bucketAuditActive).ForEach(func(k, _ []byte) error {
+		if len(k) < 16 {
+			errs = append(errs, fmt.Errorf("active index entry %x is damaged", k))
+			return nil
+		}
+		want[string(activeHourKey(readU64(k[:8]), readU64(k[8:16])))]++
+		return nil
+	})
+	n := 0
+	_ = t.b(bucketAuditActiveN).ForEach(func(k, v []byte) error {
+		if n++; want[string(k)] != readU64(v) {
+			errs = append(errs, fmt.Errorf("active actors of hour %x: counted %d, the index holds %d", k, readU64(v), want[string(k)]))
+		}
+		return nil
+	})
+	if n != len(want) {
+		errs = append(errs, fmt.Errorf("active actors: %d hours counted, the index has %d", n, len(want)))
+	}
 	return errs
 }
 

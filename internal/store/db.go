@@ -44,6 +44,7 @@ type DB struct {
 	closing   chan struct{}         // closed by Close: stops the background check
 	closeOnce sync.Once
 	checked   chan struct{} // closed when the first background check is done
+	strings   stringCache   // the audit log's string table, as read transactions found it
 	checker   sync.WaitGroup
 }
 
@@ -272,7 +273,7 @@ func (db *DB) rehearse(fn func(tx *Tx) error) {
 	}
 }
 
-func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey} }
+func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey, strings: &db.strings} }
 
 // managed wraps fn for bbolt: a panic raised by bbolt on a damaged page
 // inside fn becomes ErrDamaged, and the transaction rolls back.
@@ -316,9 +317,27 @@ func (db *DB) View(fn func(tx *Tx) error) (err error) {
 type Tx struct {
 	tx       *bolt.Tx
 	auditKey []byte
+	// read holds the buckets a read transaction has opened: bbolt looks a
+	// bucket up in the root afresh each time outside write transactions
+	// (a microsecond; a users page asks for one per row). Buckets cannot
+	// come or go in a read transaction, so the first answer stands.
+	read map[string]*bolt.Bucket
+	// strings is the database's cache of the audit string table.
+	strings *stringCache
 }
 
 func (t *Tx) b(name []byte) *bolt.Bucket {
+	if !t.tx.Writable() {
+		if b, ok := t.read[string(name)]; ok {
+			return b
+		}
+		b := t.tx.Bucket(name)
+		if t.read == nil {
+			t.read = make(map[string]*bolt.Bucket, 8)
+		}
+		t.read[string(name)] = b
+		return b
+	}
 	b := t.tx.Bucket(name)
 	if fill, ok := fillPercent[string(name)]; ok && b != nil {
 		b.FillPercent = fill

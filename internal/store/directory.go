@@ -265,6 +265,9 @@ func (t *Tx) addDirectory(u *User) error {
 				return err
 			}
 		}
+		if err := t.indexRowSearch(u, tid, row, 1); err != nil {
+			return err
+		}
 		if err := t.countDirectory(tid, u, 1); err != nil {
 			return err
 		}
@@ -282,6 +285,9 @@ func (t *Tx) removeDirectory(u *User) error {
 			if err := t.b(d.bucket).Delete(dirKey(tid, d.text(u), u.ID)); err != nil {
 				return err
 			}
+		}
+		if err := t.indexRowSearch(u, tid, nil, -1); err != nil {
+			return err
 		}
 		if err := t.countDirectory(tid, u, -1); err != nil {
 			return err
@@ -396,6 +402,15 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 	if backward {
 		start = q.Before
 	}
+	if keys, rows, more, total, planned, err := t.searchPlan(q, bucket, search, match, start, descending); err != nil {
+		return DirectoryPage{}, err
+	} else if planned {
+		page := assemblePage(q, keys, rows, more)
+		if !q.NoTotal {
+			page.Total = total
+		}
+		return page, nil
+	}
 	k, v := seekExclusive(c, q.TenantID, start, descending)
 	step := c.Next
 	if descending {
@@ -455,8 +470,22 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 			}
 		}
 	}
+	page := assemblePage(q, keys, rows, more)
+	switch {
+	case q.NoTotal: // Total stays 0
+	case !counting:
+		page.Total = t.DirectoryCount(q.TenantID, q.Role, q.Active)
+	default:
+		page.Total, page.TotalAtLeast = min(counted, maxCounted), counted > maxCounted
+	}
+	return page, nil
+}
+
+// assemblePage turns the rows found in walking order into the page in
+// display order, with its cursors.
+func assemblePage(q DirectoryQuery, keys [][]byte, rows []DirectoryRow, more bool) DirectoryPage {
 	var page DirectoryPage
-	if backward {
+	if q.Before != nil {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 			rows[i], rows[j] = rows[j], rows[i]
 			keys[i], keys[j] = keys[j], keys[i]
@@ -476,14 +505,7 @@ func (t *Tx) Directory(q DirectoryQuery) (DirectoryPage, error) {
 		}
 	}
 	page.Rows = rows
-	switch {
-	case q.NoTotal: // Total stays 0
-	case !counting:
-		page.Total = t.DirectoryCount(q.TenantID, q.Role, q.Active)
-	default:
-		page.Total, page.TotalAtLeast = min(counted, maxCounted), counted > maxCounted
-	}
-	return page, nil
+	return page
 }
 
 // accents takes the marks off letters: "Zoë" and "Zoe" search alike.

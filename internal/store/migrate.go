@@ -34,6 +34,8 @@ var migrations = []migration{
 	{"index the audit dictionary by trigram", migrateAuditGrams, nil},
 	{"count the audit log's hours compactly", migrateAuditHoursV2, nil},
 	{"encode the audit log compactly, listing each event once", nil, migrateAuditCompact},
+	{"index the users list by trigram", migrateDirectorySearch, nil},
+	{"count the active actors of each hour", migrateActiveHours, nil},
 }
 
 func createBuckets(names [][]byte) func(tx *Tx) error {

@@ -33,11 +33,35 @@ const sampleMeta = `{"before":{"name":"Old name","role":"AGENT"},"after":{"name"
 
 // appendInBatches appends n events made by next, batch of them per write
 // transaction.
+//
+// Event keys never go back in time (key order is chain order), so events
+// older than the log's newest would all be keyed at its time: every time
+// filter and the 24-hour figures would then be wrong. A generator asked
+// to write before the newest event refuses instead.
 func appendInBatches(db *store.DB, n, batch int, next func(j int) *store.Event) error {
+	if n == 0 {
+		return nil
+	}
+	first := next(0)
+	err := db.View(func(tx *store.Tx) error {
+		page, err := tx.QueryAudit(store.AuditQuery{Limit: 1})
+		if err == nil && len(page.Events) > 0 && first.Time.Before(page.Events[0].Time) {
+			return fmt.Errorf("the log already holds an event of %s, after the generated log's start (%s): generate the log first",
+				page.Events[0].Time.Format(time.RFC3339), first.Time.Format(time.RFC3339))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	for i := 0; i < n; i += batch {
 		err := db.Update(func(tx *store.Tx) error {
 			for j := i; j < i+batch && j < n; j++ {
-				if err := tx.AppendEvent(next(j)); err != nil {
+				e := first
+				if j > 0 {
+					e = next(j)
+				}
+				if err := tx.AppendEvent(e); err != nil {
 					return err
 				}
 			}
