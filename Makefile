@@ -9,7 +9,12 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PKG_VERSION := 0.1.0+git$(shell git rev-list --count HEAD 2>/dev/null || echo 0).$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 LDFLAGS := -X main.version=$(VERSION)
+# Two builds of one program: gatehouse, every command without the window's
+# libraries (it starts in milliseconds; the window command hands over to
+# the other), and gatehouse-window, the same program with the window
+# (WebKitGTK). See "How it is built" in the README.
 BIN := build/bin/gatehouse
+WINDOW_BIN := build/bin/gatehouse-window
 DATA ?=
 GO_SOURCES := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package-lock.json frontend/vite.config.ts
@@ -37,10 +42,12 @@ frontend: frontend/dist/index.html
 frontend/dist/index.html: .deps-ok $(FRONTEND_SOURCES)
 	cd frontend && npm run build
 
-## build: the desktop binary at build/bin/gatehouse
-build: $(BIN)
+## build: build/bin/gatehouse and, beside it, build/bin/gatehouse-window (the desktop window)
+build: $(BIN) $(WINDOW_BIN)
 $(BIN): .deps-ok frontend/dist/index.html $(GO_SOURCES)
-	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse
+	CGO_ENABLED=0 go build -tags nowindow -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN) .
+$(WINDOW_BIN): .deps-ok frontend/dist/index.html $(GO_SOURCES)
+	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse-window
 
 test-go: .deps-ok frontend/dist/index.html
 	go vet ./...
@@ -60,15 +67,16 @@ test-frontend: .deps-ok
 test-e2e: $(BIN)
 	cd frontend && npx playwright test
 
-test-desktop: $(BIN)
+test-desktop: $(BIN) $(WINDOW_BIN)
 	./scripts/desktop-smoke.sh $(BIN)
 
 ## package: the Windows program and NSIS installer, and the Linux binary and .deb, then checks
 ## them (gatehouse.exe runs under Wine); installs what that needs (scripts/install-package-deps.sh)
 package: .deps-ok frontend/dist/index.html
 	./scripts/install-package-deps.sh
-	rm -f build/bin/gatehouse build/bin/gatehouse.exe build/bin/*installer*.exe
-	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse
+	rm -f $(BIN) $(WINDOW_BIN) build/bin/gatehouse.exe build/bin/*installer*.exe
+	CGO_ENABLED=0 go build -tags nowindow -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN) .
+	wails build -s -skipbindings -tags webkit2_41 -ldflags "$(LDFLAGS)" -o gatehouse-window
 	wails build -s -skipbindings -platform windows/amd64 -nsis -ldflags "$(LDFLAGS)" -o gatehouse.exe
 	mkdir -p build/packages && rm -f build/packages/*.deb
 	GATEHOUSE_PKG_VERSION=$(PKG_VERSION) go run $(NFPM) package --config build/linux/nfpm.yaml --packager deb --target build/packages/

@@ -33,7 +33,9 @@ func main() {
 		NewApp: func(svc *core.Service, s web.Session, ip, ua string) any {
 			return newApp(svc, s, ip, ua)
 		},
-		Window: runWindow,
+		Window:        runWindow,
+		WindowProgram: windowProgram(),
+		Exec:          execProgram,
 	}))
 }
 

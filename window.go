@@ -1,3 +1,5 @@
+//go:build !nowindow
+
 package main
 
 import (
@@ -5,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +27,11 @@ import (
 	"gatehouse/internal/cli"
 	"gatehouse/internal/core"
 )
+
+// windowProgram is empty: this build has the window itself.
+func windowProgram() string { return "" }
+
+func execProgram(string, []string) error { return errors.New("this build has the window itself") }
 
 // windowState is the window's size and place, remembered between runs.
 type windowState struct {
@@ -57,16 +65,6 @@ func instanceID(dir string) string {
 	abs, _ := filepath.Abs(dir)
 	sum := sha256.Sum256([]byte(abs))
 	return "gatehouse-" + hex.EncodeToString(sum[:8])
-}
-
-// windowApp is the window's App: its calls are recorded with the IP
-// "desktop", and it takes up the sign-in remembered in the data folder, if
-// that still works.
-func windowApp(w cli.Window) *App {
-	session := newWindowSession(w.Service, w.DataDir)
-	app := newApp(w.Service, session, "desktop", "Gatehouse desktop")
-	resume(app, session)
-	return app
 }
 
 // runWindow opens the desktop window over an opened service. The window's

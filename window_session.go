@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"gatehouse/internal/cli"
 	"gatehouse/internal/core"
 )
 
@@ -120,4 +121,14 @@ func resume(app *App, w *windowSession) {
 		slog.Info("the remembered sign-in has ended; sign in again")
 		w.Forget()
 	}
+}
+
+// windowApp is the window's App: its calls are recorded with the IP
+// "desktop", and it takes up the sign-in remembered in the data folder, if
+// that still works.
+func windowApp(w cli.Window) *App {
+	session := newWindowSession(w.Service, w.DataDir)
+	app := newApp(w.Service, session, "desktop", "Gatehouse desktop")
+	resume(app, session)
+	return app
 }

@@ -27,12 +27,16 @@ cmp -s <(7z e -so "$installer" Gatehouse.exe) "$exe" || fail "the Gatehouse.exe 
 deb=$(ls build/packages/gatehouse_*_amd64.deb 2>/dev/null | head -n1)
 [ -n "$deb" ] || fail "the .deb is missing"
 contents=$(dpkg-deb -c "$deb")
-for f in ./usr/bin/gatehouse ./usr/share/applications/gatehouse.desktop ./usr/share/icons/hicolor/1024x1024/apps/gatehouse.png; do
+for f in ./usr/bin/gatehouse ./usr/libexec/gatehouse/gatehouse-window ./usr/share/applications/gatehouse.desktop ./usr/share/icons/hicolor/1024x1024/apps/gatehouse.png; do
   grep -q " $f\$" <<<"$contents" || fail "$deb lacks $f"
 done
 dpkg-deb -f "$deb" Depends | grep -q "libwebkit2gtk-4.1-0" || fail "$deb does not depend on WebKitGTK 4.1"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -x "$deb" "$tmp"
 "$tmp/usr/bin/gatehouse" version | grep -qF "$VERSION" || fail "the packaged binary does not report $VERSION"
+"$tmp/usr/libexec/gatehouse/gatehouse-window" version | grep -qF "$VERSION" || fail "the packaged window program does not report $VERSION"
+if readelf -d "$tmp/usr/bin/gatehouse" 2>/dev/null | grep -q NEEDED; then
+  fail "/usr/bin/gatehouse links shared libraries: it must start without the window's"
+fi
 ./scripts/check-windows.sh "$VERSION"
 echo "packages OK: $exe, $installer, $deb ($(du -h "$deb" | cut -f1))"
