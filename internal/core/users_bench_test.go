@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/store"
+	"gatehouse/internal/store/storetest"
 )
 
 // benchDB opens a fresh database as the app does (fsync on, no rehearsals).
@@ -21,7 +22,8 @@ func benchDB(b *testing.B) *store.DB {
 	return db
 }
 
-// benchUsers fills a tenant with n users in one transaction and returns a
+// benchUsers fills a tenant with n users (storetest.UserBatch per
+// transaction) and returns a
 // context signed in as its SUPER_ADMIN.
 func benchUsers(b *testing.B, n int) (*Service, context.Context) {
 	b.Helper()
@@ -33,21 +35,23 @@ func benchUsers(b *testing.B, n int) (*Service, context.Context) {
 	first := []string{"Emma", "Jamie", "Pat", "Alex", "Sam", "Chris", "Robin", "Jo", "Charlie", "Morgan"}
 	last := []string{"Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Walker"}
 	roles := []auth.Role{auth.Agent, auth.Agent, auth.Agent, auth.Manager, auth.Vendor, auth.Customer, auth.Admin}
-	err := db.Update(func(tx *store.Tx) error {
-		for i := 0; i < n; i++ {
-			u := &store.User{Email: fmt.Sprintf("user%05d@client%d.example", i, i%40), Name: fmt.Sprintf("%s %s %d", first[i%10], last[(i/10)%10], i),
-				Role: roles[i%len(roles)], Active: i%9 != 0, TenantID: 1, LastLoginAt: time.Now().Add(-time.Duration(i) * time.Minute)}
-			if err := tx.CreateUser(u, store.Credentials{PasswordHash: []byte("x")}); err != nil {
-				return err
+	for start := 0; start < n; start += storetest.UserBatch {
+		err := db.Update(func(tx *store.Tx) error {
+			for i := start; i < min(n, start+storetest.UserBatch); i++ {
+				u := &store.User{Email: fmt.Sprintf("user%05d@client%d.example", i, i%40), Name: fmt.Sprintf("%s %s %d", first[i%10], last[(i/10)%10], i),
+					Role: roles[i%len(roles)], Active: i%9 != 0, TenantID: 1, LastLoginAt: time.Now().Add(-time.Duration(i) * time.Minute)}
+				if err := tx.CreateUser(u, store.Credentials{PasswordHash: []byte("x")}); err != nil {
+					return err
+				}
+				if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1}); err != nil {
+					return err
+				}
 			}
-			if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1}); err != nil {
-				return err
-			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
 	}
 	_, tok, err := svc.SignIn(WithCaller(context.Background(), Caller{IP: "bench"}), SignInInput{Email: "mitch@kwgroup.uk", Password: testPassword})
 	if err != nil {

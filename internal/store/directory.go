@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -253,7 +254,10 @@ func (t *Tx) directoryTenants(userID uint64) ([]uint64, error) {
 	return out, nil
 }
 
-func (t *Tx) addDirectory(u *User) error {
+// addDirectory lists u in the lists of its tenants; prev is how u was
+// listed before this change (removeDirectory's answer; zero for a new
+// user), so that the search index changes only where it must.
+func (t *Tx) addDirectory(u *User, prev listedAs) error {
 	tenants, err := t.directoryTenants(u.ID)
 	if err != nil {
 		return err
@@ -265,35 +269,46 @@ func (t *Tx) addDirectory(u *User) error {
 				return err
 			}
 		}
-		if err := t.indexRowSearch(u, tid, row, 1); err != nil {
+		before := prev.user
+		if !prev.in(tid) {
+			before = nil
+		}
+		if err := t.indexRowSearch(before, u, tid, row); err != nil {
 			return err
 		}
 		if err := t.countDirectory(tid, u, 1); err != nil {
 			return err
 		}
 	}
+	for _, tid := range prev.tenants {
+		if !slices.Contains(tenants, tid) {
+			if err := t.unindexRowSearch(prev.user, tid); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
-func (t *Tx) removeDirectory(u *User) error {
+// removeDirectory takes u out of the lists of its tenants, but for the
+// search index, which addDirectory brings up to date from its answer.
+// Every caller lists the user again in the same transaction.
+func (t *Tx) removeDirectory(u *User) (listedAs, error) {
 	tenants, err := t.directoryTenants(u.ID)
 	if err != nil {
-		return err
+		return listedAs{}, err
 	}
 	for _, tid := range tenants {
 		for _, d := range dirIndexes {
 			if err := t.b(d.bucket).Delete(dirKey(tid, d.text(u), u.ID)); err != nil {
-				return err
+				return listedAs{}, err
 			}
 		}
-		if err := t.indexRowSearch(u, tid, nil, -1); err != nil {
-			return err
-		}
 		if err := t.countDirectory(tid, u, -1); err != nil {
-			return err
+			return listedAs{}, err
 		}
 	}
-	return nil
+	return listedAs{user: u, tenants: tenants}, nil
 }
 
 // countKey is tenant | active (0/1) | role: the directory's counters.
@@ -568,7 +583,7 @@ func migrateDirectoryV2(tx *Tx) error {
 		return err
 	}
 	for i := range users {
-		if err := tx.addDirectory(&users[i]); err != nil {
+		if err := tx.addDirectory(&users[i], listedAs{}); err != nil {
 			return err
 		}
 	}

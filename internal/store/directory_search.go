@@ -17,7 +17,9 @@ import (
 // walks the list in display order, as before.
 
 // dirSearchMax is the most candidates the planner reads; past it, or past
-// a quarter of the tenant's list, walking the list reads no more.
+// a twelfth of the tenant's list, walking the list costs less (measured at
+// 10,000 users: a candidate costs a search of the index, 1.5 µs; a row of
+// the walk, 0.13 µs).
 const dirSearchMax = 2000
 
 // usePlanner can be turned off by tests, to compare plans with the walk.
@@ -65,43 +67,85 @@ func rowGrams(u *User) map[string]struct{} {
 	return out
 }
 
-// indexRowSearch adds (delta 1) or removes (delta -1) u's row in tenant's
-// search index: the row by id, and its trigrams with their counts.
-func (t *Tx) indexRowSearch(u *User, tenant uint64, row []byte, delta int64) error {
+// listedAs is how a user was listed before a change: their record, and
+// the tenants whose lists showed them (removeDirectory returns it).
+type listedAs struct {
+	user    *User
+	tenants []uint64
+}
+
+func (l listedAs) in(tenant uint64) bool { return slices.Contains(l.tenants, tenant) }
+
+// indexRowSearch writes u's entry in tenant's search index and brings its
+// trigrams from those of prev (nil: not listed there before) to u's: a
+// change that keeps the name and e-mail (a role, a sign-in) writes no
+// trigram.
+func (t *Tx) indexRowSearch(prev, u *User, tenant uint64, row []byte) error {
 	if t.b(bucketDirUser) == nil {
 		return nil // an older layout, mid-migration: layout 12 indexes every row
 	}
-	key := dirUserKey(tenant, u.ID)
-	if delta > 0 {
-		if err := t.b(bucketDirUser).Put(key, dirUserValue(u, row)); err != nil {
-			return err
-		}
-	} else if err := t.b(bucketDirUser).Delete(key); err != nil {
+	if err := t.b(bucketDirUser).Put(dirUserKey(tenant, u.ID), dirUserValue(u, row)); err != nil {
 		return err
 	}
-	grams, counts := t.b(bucketDirGrams), t.b(bucketDirGramN)
-	for g := range rowGrams(u) {
-		gk := join(u64(tenant), []byte(g))
-		var err error
-		if delta > 0 {
-			err = grams.Put(join(gk, u64(u.ID)), nil)
-		} else {
-			err = grams.Delete(join(gk, u64(u.ID)))
+	var old map[string]struct{}
+	if prev != nil {
+		if SearchFold(prev.Name) == SearchFold(u.Name) && SearchFold(prev.Email) == SearchFold(u.Email) {
+			return nil
 		}
-		if err != nil {
-			return err
+		old = rowGrams(prev)
+	}
+	now := rowGrams(u)
+	for g := range old {
+		if _, kept := now[g]; !kept {
+			if err := t.countGram(tenant, g, u.ID, -1); err != nil {
+				return err
+			}
 		}
-		n := int64(readU64(counts.Get(gk))) + delta
-		if n <= 0 {
-			err = counts.Delete(gk)
-		} else {
-			err = counts.Put(gk, u64(uint64(n)))
+	}
+	for g := range now {
+		if _, had := old[g]; !had {
+			if err := t.countGram(tenant, g, u.ID, 1); err != nil {
+				return err
+			}
 		}
-		if err != nil {
+	}
+	return nil
+}
+
+// unindexRowSearch takes prev out of tenant's search index.
+func (t *Tx) unindexRowSearch(prev *User, tenant uint64) error {
+	if t.b(bucketDirUser) == nil {
+		return nil
+	}
+	if err := t.b(bucketDirUser).Delete(dirUserKey(tenant, prev.ID)); err != nil {
+		return err
+	}
+	for g := range rowGrams(prev) {
+		if err := t.countGram(tenant, g, prev.ID, -1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// countGram lists (delta 1) or unlists (-1) user under tenant's trigram g.
+func (t *Tx) countGram(tenant uint64, g string, user uint64, delta int64) error {
+	gk := join(u64(tenant), []byte(g))
+	var err error
+	if delta > 0 {
+		err = t.b(bucketDirGrams).Put(join(gk, u64(user)), nil)
+	} else {
+		err = t.b(bucketDirGrams).Delete(join(gk, u64(user)))
+	}
+	if err != nil {
+		return err
+	}
+	counts := t.b(bucketDirGramN)
+	n := int64(readU64(counts.Get(gk))) + delta
+	if n <= 0 {
+		return counts.Delete(gk)
+	}
+	return counts.Put(gk, u64(uint64(n)))
 }
 
 // dirMatch is a row the planner found, under its key in the query's order.
@@ -132,7 +176,7 @@ func (t *Tx) searchPlan(q DirectoryQuery, bucket []byte, search []byte, match fu
 			rarest, least = gk, n
 		}
 	}
-	if least > dirSearchMax || least*4 > uint64(t.DirectoryCount(q.TenantID, "", nil)) {
+	if least > dirSearchMax || least*12 > uint64(t.DirectoryCount(q.TenantID, "", nil)) {
 		return nil, nil, false, 0, false, nil
 	}
 	order := 0
@@ -182,17 +226,38 @@ func (t *Tx) searchPlan(q DirectoryQuery, bucket []byte, search []byte, match fu
 }
 
 // migrateDirectorySearch indexes every row of every tenant's list (layout
-// 12), from the rows of the name order.
+// 12), from the rows of the name order. The index is built in memory and
+// written in key order: bbolt splits nodes only at commit, so random
+// inserts into a new bucket would cost time quadratic in its size.
 func migrateDirectorySearch(tx *Tx) error {
 	if err := createBuckets(layout12)(tx); err != nil {
 		return err
 	}
-	return tx.b(bucketDirName).ForEach(func(k, v []byte) error {
+	users, grams, counts := map[string][]byte{}, map[string][]byte{}, map[string]uint64{}
+	err := tx.b(bucketDirName).ForEach(func(k, v []byte) error {
 		if len(k) < 17 || !rowView(v).valid() {
 			return fmt.Errorf("users list row %x is damaged", k)
 		}
 		row := decodeRow(k, rowView(v))
 		u := User{ID: row.UserID, Name: row.Name, Email: row.Email, Role: row.Role, Active: row.Active, MFAEnabled: row.MFAEnabled, LastLoginAt: row.LastLoginAt}
-		return tx.indexRowSearch(&u, readU64(k[:8]), bytes.Clone(v), 1)
+		tenant := readU64(k[:8])
+		users[string(dirUserKey(tenant, u.ID))] = dirUserValue(&u, v)
+		for g := range rowGrams(&u) {
+			gk := string(join(u64(tenant), []byte(g)))
+			grams[gk+string(u64(u.ID))] = nil
+			counts[gk]++
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	raw := func(v []byte) []byte { return v }
+	if err := putInKeyOrder(tx.b(bucketDirUser), users, raw); err != nil {
+		return err
+	}
+	if err := putInKeyOrder(tx.b(bucketDirGrams), grams, raw); err != nil {
+		return err
+	}
+	return putInKeyOrder(tx.b(bucketDirGramN), counts, u64)
 }

@@ -113,7 +113,8 @@ func (t *Tx) PutMembership(m Membership) error {
 	if u == nil {
 		return errors.New("membership of a missing user")
 	}
-	if err := t.removeDirectory(u); err != nil {
+	prev, err := t.removeDirectory(u)
+	if err != nil {
 		return err
 	}
 	if err := putJSON(t.b(bucketMembers), join(u64(m.UserID), u64(m.TenantID)), m); err != nil {
@@ -122,7 +123,7 @@ func (t *Tx) PutMembership(m Membership) error {
 	if err := putJSON(t.b(bucketTenantUsers), join(u64(m.TenantID), u64(m.UserID)), m); err != nil {
 		return err
 	}
-	return t.addDirectory(u)
+	return t.addDirectory(u, prev)
 }
 
 // DeleteMembership removes a membership and the user from that tenant's
@@ -132,7 +133,8 @@ func (t *Tx) DeleteMembership(userID, tenantID uint64) error {
 	if err != nil || u == nil {
 		return err
 	}
-	if err := t.removeDirectory(u); err != nil {
+	prev, err := t.removeDirectory(u)
+	if err != nil {
 		return err
 	}
 	if err := t.b(bucketMembers).Delete(join(u64(userID), u64(tenantID))); err != nil {
@@ -141,7 +143,7 @@ func (t *Tx) DeleteMembership(userID, tenantID uint64) error {
 	if err := t.b(bucketTenantUsers).Delete(join(u64(tenantID), u64(userID))); err != nil {
 		return err
 	}
-	return t.addDirectory(u)
+	return t.addDirectory(u, prev)
 }
 
 // RenameTenant renames v, keeping the name index unique.

@@ -100,7 +100,7 @@ func (t *Tx) CreateUser(u *User, c Credentials) error {
 	if err := putJSON(t.b(bucketCredentials), u64(id), c); err != nil {
 		return err
 	}
-	return t.putUser(u)
+	return t.putUser(u, listedAs{})
 }
 
 // UpdateUser stores changes to an existing user and refreshes every index
@@ -116,17 +116,18 @@ func (t *Tx) UpdateUser(u *User) error {
 	if Fold(old.Email) != Fold(u.Email) {
 		return errors.New("the e-mail address of a user cannot change")
 	}
-	if err := t.removeDirectory(old); err != nil {
+	prev, err := t.removeDirectory(old)
+	if err != nil {
 		return err
 	}
-	return t.putUser(u)
+	return t.putUser(u, prev)
 }
 
-func (t *Tx) putUser(u *User) error {
+func (t *Tx) putUser(u *User, prev listedAs) error {
 	if err := putJSON(t.b(bucketUsers), u64(u.ID), u); err != nil {
 		return err
 	}
-	return t.addDirectory(u)
+	return t.addDirectory(u, prev)
 }
 
 // Credentials returns the user's secrets.

@@ -222,13 +222,19 @@ func describeOffice(e *store.Event, rng *rand.Rand, actors int) {
 	}
 }
 
+// UserBatch is how many users a generator creates per transaction: a
+// user is some 35 keys (record, indexes, its trigrams), bbolt splits nodes
+// only at commit (random inserts into a large transaction cost quadratic
+// time), and the etcd engine commits a transaction in one etcd Txn.
+const UserBatch = 250
+
 // GenerateOfficeUsers adds n users to tenant's list, named and addressed
 // like the office log's actors (Person 0 … Person n−1, accents and roles
-// spread over them), a few thousand per write transaction.
+// spread over them), UserBatch per write transaction.
 func GenerateOfficeUsers(db *store.DB, n int, tenant uint64, now time.Time) error {
 	roles := []auth.Role{auth.Agent, auth.Agent, auth.Agent, auth.Manager, auth.Customer, auth.Vendor, auth.Admin}
 	surnames := []string{"Smith", "Núñez", "Zoë", "O'Brien", "Kowalski", "Nakamura", "Adeyemi", "Müller"}
-	const batch = 2000
+	const batch = UserBatch
 	for i := 0; i < n; i += batch {
 		err := db.Update(func(tx *store.Tx) error {
 			for j := i; j < i+batch && j < n; j++ {
