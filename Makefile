@@ -19,7 +19,7 @@ DATA ?=
 GO_SOURCES := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/package-lock.json frontend/vite.config.ts
 
-.PHONY: run test build package deps frontend test-go test-frontend test-e2e test-desktop bench soak clean
+.PHONY: run test build package deps frontend test-go test-frontend test-e2e test-desktop bench soak cluster clean
 
 ## run: install what is missing, build, and start Gatehouse (the window where a display exists, else the LAN server)
 run: build
@@ -52,9 +52,13 @@ $(WINDOW_BIN): .deps-ok frontend/dist/index.html $(GO_SOURCES)
 test-go: .deps-ok frontend/dist/index.html
 	go vet ./...
 	go test -count=1 ./...
+	# The core's scenarios again on the etcd engine (a three-member cluster in the test process);
+	# the two-node and fault tests start clusters of their own and ran above.
+	GATEHOUSE_TEST_ENGINE=etcd go test -count=1 -skip 'TestClusterFaults|OverTwoNodes|TwoNodes' ./internal/core/
 	# The README's benchmarks must keep working: run the quick ones once (no timings asserted).
 	go test -count=1 -run '^$$' -bench 'ListUsers|AuditConcurrentWrites' -benchtime 1x ./internal/core/
 	GATEHOUSE_LOAD_SECONDS=1 go test -count=1 -run '^$$' -bench LANLoad -benchtime 1x .
+	GATEHOUSE_CLUSTER_EVENTS=2000 GATEHOUSE_CLUSTER_USERS=300 go test -count=1 -run '^$$' -bench Cluster -benchtime 1x ./internal/core/
 	# The office benchmarks share one small data folder (10,000 events).
 	d=$$(mktemp -d) && export GATEHOUSE_OFFICE_DB=$$d GATEHOUSE_OFFICE_EVENTS=10000 && \
 		go test -count=1 -run '^$$' -bench AuditOffice -benchtime 1x ./internal/core/ && \
@@ -89,10 +93,15 @@ bench: .deps-ok frontend/dist/index.html
 	go test -run '^$$' -bench 'Audit1M|AuditVerify1M' -benchtime 200x -timeout 60m ./internal/core/
 	go test -run '^$$' -bench AuditOffice -benchtime 200x -timeout 60m ./internal/core/
 	go test -run '^$$' -bench OfficeHTTP -benchtime 500x -timeout 60m .
+	go test -run '^$$' -bench Cluster -benchtime 300x -timeout 30m ./internal/core/
 
 ## soak: the crash-safety suite with 2,000 kills instead of 200
 soak: .deps-ok frontend/dist/index.html
 	GATEHOUSE_CRASH_RUNS=2000 go test -count=1 -run TestCrashSafety -v -timeout 60m ./internal/core/
+
+## cluster: three etcd members and two Gatehouse nodes on loopback, their URLs printed; Ctrl-C stops them all
+cluster: $(BIN)
+	./scripts/cluster.sh $(BIN)
 
 clean:
 	rm -rf build/bin build/packages build/wine-check frontend/dist .deps-ok

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/core"
+	"gatehouse/internal/store"
 	"gatehouse/internal/web"
 )
 
@@ -44,6 +45,9 @@ type Env struct {
 	// Exec replaces this process with program run with args (the window
 	// hand-over); syscall.Exec in production.
 	Exec func(program string, args []string) error
+
+	// cluster is set by a command's --etcd flags: it runs over the cluster.
+	cluster *store.EtcdConfig
 	// Getenv reads the environment (os.Getenv when nil).
 	Getenv func(string) string
 	// Ctx ends long-running commands when done (signals when nil).
@@ -89,9 +93,16 @@ Usage:
                                          one encrypted file: the database and its key, also while the app runs
   gatehouse restore FILE [--passphrase-stdin] [--data DIR]
                                          replace the database (and key) with a backup (close the app first)
+  gatehouse migrate --from-data DIR --to-etcd ENDPOINTS [--etcd-prefix P]
+                                         copy a data folder's database into an empty etcd prefix
   gatehouse demo [--data DIR] [--recovery-codes]
                                          fill a new folder with a realistic demo office
   gatehouse version                      print the version
+
+serve, setup, 2fa, password, audit and backup also run over an etcd cluster:
+  --etcd https://a:2379,https://b:2379,https://c:2379 [--etcd-prefix /gatehouse/]
+  [--etcd-ca F --etcd-cert F --etcd-key F]   (or GATEHOUSE_ETCD=ENDPOINTS);
+the data folder then holds this node's secret.key (the same on every node).
 
 Every command takes --data DIR (or GATEHOUSE_DATA); the default is %s.
 Options may come before or after a command's arguments. backup, 2fa reset and
@@ -142,6 +153,8 @@ func run(env *Env) error {
 		return runDemo(env, args)
 	case "restore":
 		return runRestore(env, args)
+	case "migrate":
+		return runMigrate(env, args)
 	case "version":
 		if _, err := parse(env, "version", "", args); err != nil {
 			return err
@@ -159,12 +172,15 @@ func run(env *Env) error {
 type flags struct {
 	*flag.FlagSet
 	data *string
+	etcd etcdFlags
+	env  *Env
 }
 
 func newFlags(env *Env, name, usage string) *flags {
 	fset := flag.NewFlagSet(name, flag.ContinueOnError)
 	fset.SetOutput(io.Discard)
-	f := &flags{FlagSet: fset, data: fset.String("data", "", "the data folder")}
+	f := &flags{FlagSet: fset, data: fset.String("data", "", "the data folder"), env: env}
+	addEtcdFlags(f)
 	fset.Usage = func() {
 		if name == "" {
 			fmt.Fprintf(env.Stdout, mainUsage, defaultDataDir(env))
@@ -198,6 +214,11 @@ func (f *flags) parseArgs(args []string, max int) ([]string, error) {
 	if len(positional) > max {
 		return nil, usagef("unexpected argument %q", positional[max])
 	}
+	cluster, err := f.clusterConfig(f.env)
+	if err != nil {
+		return nil, err
+	}
+	f.env.cluster = cluster
 	return positional, nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"gatehouse/internal/auth"
 	"gatehouse/internal/core"
+	"gatehouse/internal/store/storetest"
 	"gatehouse/internal/web"
 )
 
@@ -28,15 +29,17 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: "test",
 			NewApp: func(*core.Service, web.Session, string, string) any { return struct{}{} }}))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	storetest.StopShared()
+	os.Exit(code)
 }
 
 // startServe runs "gatehouse serve" on dir in another process, on a free
 // loopback port from 18850–18899, and returns its URL, its output so far
 // and a function that stops it (SIGTERM, as a service manager would).
-func startServe(t *testing.T, dir string) (url string, output func() string, stop func()) {
+func startServe(t *testing.T, dir string, extra ...string) (url string, output func() string, stop func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--http", "--addr", freePort(t), "--data", dir)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--http", "--addr", freePort(t), "--data", dir}, extra...)...)
 	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_MAIN=1")
 	logPath := filepath.Join(t.TempDir(), "serve.log")
 	logFile, err := os.Create(logPath)

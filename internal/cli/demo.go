@@ -16,6 +16,9 @@ func runDemo(env *Env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if err := refuseCluster(env, "demo"); err != nil {
+		return err
+	}
 	dir := *f.data
 	if dir == "" {
 		base, err := os.UserConfigDir()

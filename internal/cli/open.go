@@ -15,25 +15,38 @@ import (
 // secrets — and returns the service over it. The key is checked against
 // the database before the store migrates or touches the audit chain.
 func open(env *Env, dir string) (*core.Service, func(), error) {
+	if env.cluster != nil {
+		svc, db, err := openCluster(env, dir, *env.cluster)
+		if err != nil {
+			return nil, nil, err
+		}
+		return svc, func() { db.Close() }, nil
+	}
+	svc, _, closeDB, err := openFolder(env, dir)
+	return svc, closeDB, err
+}
+
+// openFolder is open for a data folder; it returns the store as well.
+func openFolder(env *Env, dir string) (*core.Service, *store.DB, func(), error) {
 	keyPath := filepath.Join(dir, auth.KeyFile)
 	_, statErr := os.Stat(keyPath)
 	if errors.Is(statErr, os.ErrNotExist) {
 		if err := refuseLostKey(dir, keyPath); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	// The first run makes the folder: the key file is written before the
 	// database, which would otherwise make it.
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("cannot make the data folder: %v", err)
+		return nil, nil, nil, fmt.Errorf("cannot make the data folder: %v", err)
 	}
 	key, err := auth.LoadOrCreateKey(keyPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sealer, err := auth.NewSealer(key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the key file %s: %v", keyPath, err)
+		return nil, nil, nil, fmt.Errorf("the key file %s: %v", keyPath, err)
 	}
 	// A key file that was already there means the database was too: an
 	// empty one is damage, not a new install.
@@ -41,14 +54,14 @@ func open(env *Env, dir string) (*core.Service, func(), error) {
 	if err == nil {
 		svc := core.New(core.Config{DB: db, Sealer: sealer, Logger: logger(env), BackupDir: filepath.Join(dir, "backups")})
 		if err = svc.CheckKey(); err == nil {
-			return svc, func() { db.Close() }, nil
+			return svc, db, func() { db.Close() }, nil
 		}
 		db.Close()
 	}
 	if errors.Is(err, core.ErrWrongKey) {
-		return nil, nil, fmt.Errorf("the key file %s does not match the database %s; restore the key file that belongs with it (nothing was changed)", keyPath, filepath.Join(dir, store.FileName))
+		return nil, nil, nil, fmt.Errorf("the key file %s does not match the database %s; restore the key file that belongs with it (nothing was changed)", keyPath, filepath.Join(dir, store.FileName))
 	}
-	return nil, nil, err
+	return nil, nil, nil, err
 }
 
 // refuseLostKey: with no key file, a database that already holds sealed

@@ -30,6 +30,9 @@ func runRestore(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseCluster(env, "restore (restore into a data folder, then copy it with gatehouse migrate)"); err != nil {
+		return err
+	}
 	file := first(pos)
 	if file == "" {
 		return usagef("restore needs the backup file")

@@ -47,9 +47,7 @@ func runServe(env *Env, args []string) error {
 		ctx, stop = signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 	}
-	go svc.RunMailer(ctx)
-	go svc.RunRetention(ctx)
-	go svc.RunHousekeeping(ctx)
+	go svc.RunJobs(ctx)
 	go serveControl(ctx, env, dir, svc)
 	return serveLAN(ctx, env, svc, dir, *addr, *plain)
 }
@@ -80,6 +78,7 @@ func tuneGC(env *Env) {
 func serveLAN(ctx context.Context, env *Env, svc *core.Service, dir, addr string, plain bool) error {
 	handler, err := web.New(web.Config{
 		NewApp:        func(s web.Session, ip, ua string) any { return env.NewApp(svc, s, ip, ua) },
+		Health:        func() (any, bool) { h := svc.Health(); return h, h.StoreOK },
 		Frontend:      env.Frontend,
 		Logger:        logger(env),
 		SessionMaxAge: core.SessionAbsolute,

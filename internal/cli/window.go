@@ -21,6 +21,9 @@ func runWindow(env *Env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if err := refuseCluster(env, "the desktop window (start the LAN server over the cluster with gatehouse serve --etcd)"); err != nil {
+		return err
+	}
 	if err := checkAddr(*lanAddr); err != nil {
 		return err
 	}
@@ -40,9 +43,7 @@ func runWindow(env *Env, args []string) error {
 	defer closeDB()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go svc.RunMailer(ctx)
-	go svc.RunRetention(ctx)
-	go svc.RunHousekeeping(ctx)
+	go svc.RunJobs(ctx)
 	go serveControl(ctx, env, dir, svc)
 	lanDone := make(chan struct{})
 	go func() {

@@ -144,43 +144,65 @@ const (
 	sweepBatch = 1000
 )
 
-// RunHousekeeping summarises ended locks, sweeps spent throttle records
-// and expired sessions, and makes the scheduled backups, until ctx ends.
-func (s *Service) RunHousekeeping(ctx context.Context) {
+// RunJobs runs the background jobs until ctx ends: on every node, the
+// summaries of blocked sign-ins it counted; on the one node that holds
+// the store's election (the only node, on a data folder), the outbox, the
+// audit retention, the hourly sweeps and the scheduled backups.
+func (s *Service) RunJobs(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.runSummaries(ctx) }()
+	s.db.RunElected(ctx, func(ctx context.Context) {
+		var wg sync.WaitGroup
+		for _, job := range []func(context.Context){s.RunMailer, s.RunRetention, s.runSweeps} {
+			wg.Add(1)
+			go func() { defer wg.Done(); job(ctx) }()
+		}
+		wg.Wait()
+	})
+	<-done
+}
+
+// runSummaries summarises this node's ended locks every few minutes, and
+// once more when ctx ends.
+func (s *Service) runSummaries(ctx context.Context) {
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
-	sweep := time.NewTicker(sweepEvery)
-	defer sweep.Stop()
-	s.housekeep(false)
-	s.backupIfDue() // the window may not stay open an hour
 	for {
+		s.summarise()
 		select {
 		case <-ctx.Done():
-			if err := s.flushBlocked(); err != nil {
-				s.log.Error("summarise blocked sign-ins", "err", err)
-			}
+			s.summarise()
 			return
 		case <-flush.C:
-			s.housekeep(false)
-		case <-sweep.C:
-			s.housekeep(true)
 		}
 	}
 }
 
-func (s *Service) housekeep(sweep bool) {
+func (s *Service) summarise() {
 	if err := s.flushBlocked(); err != nil {
 		s.log.Error("summarise blocked sign-ins", "err", err)
 	}
-	if !sweep {
-		return
+}
+
+// runSweeps sweeps spent throttle records and expired sessions and makes
+// the scheduled backups, at once and hourly, until ctx ends.
+func (s *Service) runSweeps(ctx context.Context) {
+	s.backupIfDue() // the window may not stay open an hour
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			if n, err := s.Sweep(); err != nil {
+				s.log.Error("sweep", "err", err)
+			} else if n > 0 {
+				s.log.Info("swept spent sign-in records and expired sessions", "count", n)
+			}
+			s.backupIfDue()
+		}
 	}
-	if n, err := s.Sweep(); err != nil {
-		s.log.Error("sweep", "err", err)
-	} else if n > 0 {
-		s.log.Info("swept spent sign-in records and expired sessions", "count", n)
-	}
-	s.backupIfDue()
 }
 
 func (s *Service) backupIfDue() {

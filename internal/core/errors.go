@@ -56,6 +56,8 @@ func fieldRefusal(field, message string) *Error {
 
 var (
 	errDamaged   = &Error{Code: Damaged, Message: "The database is damaged — restore from a backup."}
+	errContended = &Error{Code: Unavailable, Message: "Gatehouse is very busy: other servers kept saving first. Nothing was changed; try again."}
+	errNoQuorum  = &Error{Code: Unavailable, Message: "The cluster has no quorum: Gatehouse cannot read or write until enough of its etcd members answer again. Nothing was changed; try again shortly."}
 	errSignedOut = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
 	errForbidden = &Error{Code: Forbidden, Message: "Your role does not allow this."}
 )
@@ -69,6 +71,12 @@ func AsError(err error) *Error {
 	}
 	if errors.Is(err, store.ErrDamaged) {
 		return errDamaged
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return errNoQuorum
+	}
+	if errors.Is(err, store.ErrContended) {
+		return errContended
 	}
 	return &Error{Code: Internal, Message: "Something went wrong on our side. Please try again; if it keeps happening, check the Gatehouse log."}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"gatehouse/internal/store/storetest"
 	"strings"
 	"sync"
 	"testing"
@@ -434,10 +434,7 @@ func TestNoSecretInTheAuditOrTheFile(t *testing.T) {
 	if raw, _ := json.Marshal(settings); strings.Contains(string(raw), smtpPassword) || !settings.SMTP.HasPassword {
 		t.Fatalf("settings view: %s", raw)
 	}
-	file, err := os.ReadFile(e.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := storetest.RawContent(t, e.db)
 	for _, s := range secrets[:3] {
 		if strings.Contains(string(file), s) {
 			t.Fatalf("the database file holds %q in clear", s)

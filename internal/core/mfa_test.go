@@ -3,7 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"os"
+	"gatehouse/internal/store/storetest"
 	"os/exec"
 	"strings"
 	"sync"
@@ -311,10 +311,7 @@ func TestSecretsAreSealedInTheFile(t *testing.T) {
 	secret, _ := e.enrol(ctx)
 	pw, host, from := "smtp-secret-Pa55", "smtp.kwgroup.uk", "gh@kwgroup.uk"
 	e.svc.UpdateSettings(ctx, SettingsInput{SMTPHost: &host, SMTPFromAddress: &from, SMTPPassword: &pw})
-	raw, err := os.ReadFile(e.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := storetest.RawContent(t, e.db)
 	for _, s := range []string{secret, pw} {
 		if strings.Contains(string(raw), s) {
 			t.Fatalf("the database file holds %q in clear", s)

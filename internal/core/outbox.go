@@ -72,6 +72,7 @@ func (s *Service) RunMailer(ctx context.Context) {
 			timer.Stop()
 			return
 		case <-s.wake:
+		case <-s.db.OutboxChanged(): // another node queued mail
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -153,6 +154,12 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 	if err != nil {
 		return err
 	}
+	var claim time.Time
+	if !cancel {
+		if claim, err = s.claim(msg.ID, resType, resID); err != nil || claim.IsZero() {
+			return err // another sender has it, or its last send was cut short
+		}
+	}
 	var sendErr error
 	if !cancel {
 		token, err := s.sealer.Open(sealed, sealCtx)
@@ -172,14 +179,15 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 	}
 	return s.write(func(tx *store.Tx) error {
 		cur, err := tx.Message(msg.ID)
-		if err != nil || cur == nil || cur.State != store.MailQueued {
-			return err // cancelled meanwhile
+		if err != nil || cur == nil || cur.State != store.MailQueued || !cur.ClaimedAt.Equal(claim) {
+			return err // cancelled meanwhile, or no longer this sender's
 		}
 		now := s.clock()
 		if cancel {
 			cur.State = store.MailCancelled
 			return tx.PutMessage(cur)
 		}
+		cur.ClaimedAt = time.Time{}
 		cur.Attempts++
 		w := who{name: "Gatehouse mailer", ip: "local"}
 		if sendErr == nil {
@@ -207,6 +215,43 @@ func (s *Service) deliver(ctx context.Context, msg store.Message, g generalSetti
 		}
 		return record(tx, now, w, cur.TenantID, ActEmailFailed, resType, resID, &change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "error": cur.LastError, "kind": cur.Kind}})
 	})
+}
+
+// claimFor is how long a sender holds a message it is sending: longer than
+// any SMTP conversation (the client's own timeouts are shorter).
+const claimFor = 10 * time.Minute
+
+// errCutShort is recorded for a message whose sender stopped during its
+// send: it may have arrived, so it is not sent again on its own.
+const errCutShort = "The sender stopped while sending this message (the node went away); it may have arrived. Send it again if it did not."
+
+// claim records, before the SMTP conversation, that this sender is sending
+// message id, and returns the claim's time. It returns zero when the
+// message is not this sender's to send: sent, cancelled or claimed
+// meanwhile (another node), or claimed by a sender that stopped mid-send,
+// which it marks failed with errCutShort rather than risk a second copy.
+func (s *Service) claim(id uint64, resType string, resID uint64) (time.Time, error) {
+	var at time.Time
+	err := s.write(func(tx *store.Tx) error {
+		at = time.Time{}
+		cur, err := tx.Message(id)
+		now := s.clock()
+		if err != nil || cur == nil || cur.State != store.MailQueued || cur.NextAttemptAt.After(now) {
+			return err
+		}
+		if !cur.ClaimedAt.IsZero() {
+			cur.State, cur.LastError, cur.ClaimedAt = store.MailFailed, errCutShort, time.Time{}
+			if err := tx.PutMessage(cur); err != nil {
+				return err
+			}
+			return record(tx, now, who{name: "Gatehouse mailer", ip: "local"}, cur.TenantID, ActEmailFailed, resType, resID,
+				&change{Extra: map[string]any{"to": cur.To, "attempts": cur.Attempts, "error": errCutShort, "kind": cur.Kind}})
+		}
+		cur.ClaimedAt, cur.NextAttemptAt = now, now.Add(claimFor)
+		at = now
+		return tx.PutMessage(cur)
+	})
+	return at, err
 }
 
 var inviteHTML = template.Must(template.New("invite").Parse(`<!doctype html>

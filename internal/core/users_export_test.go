@@ -213,20 +213,22 @@ func TestUsersExportPagesWithoutHoldingATransaction(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.setup()
 	const many = 2*exportPage + 300
-	if err := e.db.Update(func(tx *store.Tx) error {
-		for i := range many {
-			u := &store.User{Email: fmt.Sprintf("p%04d@kwgroup.uk", i), Name: fmt.Sprintf("Person %04d", i), Role: auth.Agent,
-				Active: true, TenantID: 1, DefaultTenantID: 1, CreatedAt: e.clock()}
-			if err := tx.CreateUser(u, store.Credentials{PasswordHash: []byte("x")}); err != nil {
-				return err
+	for start := 0; start < many; start += 200 { // a transaction of 200: the etcd engine's limits allow it
+		if err := e.db.Update(func(tx *store.Tx) error {
+			for i := start; i < min(many, start+200); i++ {
+				u := &store.User{Email: fmt.Sprintf("p%04d@kwgroup.uk", i), Name: fmt.Sprintf("Person %04d", i), Role: auth.Agent,
+					Active: true, TenantID: 1, DefaultTenantID: 1, CreatedAt: e.clock()}
+				if err := tx.CreateUser(u, store.Credentials{PasswordHash: []byte("x")}); err != nil {
+					return err
+				}
+				if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1}); err != nil {
+					return err
+				}
 			}
-			if err := tx.PutMembership(store.Membership{UserID: u.ID, TenantID: 1}); err != nil {
-				return err
-			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 	w := &heldWriter{started: make(chan struct{}), resume: make(chan struct{})}
 	type result struct {

@@ -53,7 +53,7 @@ var chainTamperings = map[string]func(tx *bolt.Tx, keys [][]byte){
 // code would encode it (adding strings to the table as needed), and
 // returns the event as it was.
 func editEvent(tx *bolt.Tx, k []byte, edit func(*Event)) Event {
-	t := &Tx{tx: tx}
+	t := &Tx{tx: boltTx{tx}}
 	v := bytes.Clone(t.b(bucketAudit).Get(k))
 	e, err := t.eventReader().event(k, v)
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // A list (a tenant's events, the events with one value of a field, the
@@ -32,7 +30,7 @@ const blockMax = 64
 // lists is a bucket of lists of keys width bytes long: event keys (16:
 // time, then sequence), tagged with their tenant (24), or string ids (8).
 type lists struct {
-	b     *bolt.Bucket
+	b     kvBucket
 	width int
 }
 
@@ -98,7 +96,7 @@ func (l lists) isBlock(prefix, bk []byte) bool {
 // blockFor positions a cursor on the block of the list where k is or
 // belongs: the last whose first key is at most k, or else the list's
 // first block. It returns nil for an empty list.
-func (l lists) blockFor(c *bolt.Cursor, prefix, k []byte) (bk, v []byte) {
+func (l lists) blockFor(c kvCursor, prefix, k []byte) (bk, v []byte) {
 	at := join(prefix, k)
 	bk, v = c.Seek(at)
 	if bytes.Equal(bk, at) {
@@ -200,7 +198,7 @@ type keyIter interface {
 // listIter walks a list's keys before a start key, newest first.
 type listIter struct {
 	l      lists
-	c      *bolt.Cursor
+	c      kvCursor
 	prefix []byte
 	keys   [][]byte // the current block's keys, oldest first
 	i      int      // the current key's index; -1 when done
@@ -251,11 +249,11 @@ func (it *listIter) failed() error { return it.err }
 // logIter walks the whole log's keys before a start key, newest first:
 // the list of every tenant is the log itself.
 type logIter struct {
-	c    *bolt.Cursor
+	c    kvCursor
 	k, v []byte
 }
 
-func newLogIter(b *bolt.Bucket, start []byte) *logIter {
+func newLogIter(b kvBucket, start []byte) *logIter {
 	it := &logIter{c: b.Cursor()}
 	if k, _ := it.c.Seek(start); k == nil {
 		it.k, it.v = it.c.Last()

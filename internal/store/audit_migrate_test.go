@@ -123,7 +123,7 @@ func TestMigrationEncodesTheLogCompactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Update(func(tx *bolt.Tx) error { _, err := migrateStep(tx, migrations, []byte("k")); return err }); err != nil {
+	if err := b.Update(func(tx *bolt.Tx) error { _, err := migrateStep(boltTx{tx}, migrations, []byte("k")); return err }); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Free text over the audit log is planned as a database would. The term
@@ -348,7 +346,7 @@ func migrateAuditGrams(t *Tx) error {
 	// Packed while loaded in key order; later values insert all over the
 	// index, where bbolt's default split suits (0.9 there doubled its size).
 	grams := t.b(bucketAuditGramsV1)
-	grams.FillPercent = 1.0
+	grams.SetFillPercent(1.0)
 	for _, k := range keys {
 		if err := grams.Put([]byte(k), []byte{}); err != nil {
 			return err
@@ -359,7 +357,7 @@ func migrateAuditGrams(t *Tx) error {
 
 // putInKeyOrder writes a map's entries in key order, so bbolt appends
 // (a migration's bulk load) instead of splitting pages all over.
-func putInKeyOrder[V any](b *bolt.Bucket, m map[string]V, encode func(V) []byte) error {
+func putInKeyOrder[V any](b kvBucket, m map[string]V, encode func(V) []byte) error {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

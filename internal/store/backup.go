@@ -42,6 +42,9 @@ func (db *DB) Snapshot(progress func(done, total int64), fn func(size int64, con
 	if err := db.gate(); err != nil {
 		return err
 	}
+	if db.etcd != nil {
+		return db.etcdSnapshot(progress, fn)
+	}
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		return fn(tx.Size(), snapshotContent{tx: tx, progress: progress})
 	})
@@ -79,9 +82,9 @@ func (db *DB) BackupTo(path string, progress func(done, total int64)) (int64, er
 		return 0, fmt.Errorf("cannot create %s: %v", path, plainPathError(err))
 	}
 	var size int64
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		pw := &progressWriter{w: f, total: tx.Size(), report: progress}
-		_, err := tx.WriteTo(pw)
+	err = db.Snapshot(nil, func(total int64, content io.WriterTo) error {
+		pw := &progressWriter{w: f, total: total, report: progress}
+		_, err := content.WriteTo(pw)
 		size = pw.n
 		if progress != nil {
 			progress(pw.n, pw.total)
@@ -158,7 +161,7 @@ func CheckFile(path string) (err error) {
 			return fmt.Errorf("%w: %s has no Gatehouse layout", ErrNotGatehouse, path)
 		}
 		var err error
-		if version, err = schemaVersion(tx); err != nil {
+		if version, err = schemaVersion(boltTx{tx}); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		// Read every page through cursors, in this goroutine, where a fault
@@ -167,7 +170,7 @@ func CheckFile(path string) (err error) {
 		if err := tx.ForEach(func(name []byte, bk *bolt.Bucket) error { return walkBucket(bk) }); err != nil {
 			return fmt.Errorf("%w: %s is damaged (%v)", ErrNotGatehouse, path, err)
 		}
-		if err := (&Tx{tx: tx}).checkChainLinked(); err != nil {
+		if err := (&Tx{tx: boltTx{tx}}).checkChainLinked(); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		return nil

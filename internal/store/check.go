@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // checkIndexesOnly verifies the indexes without bbolt's page check (for
@@ -15,14 +13,14 @@ func (db *DB) checkIndexesOnly() []error {
 		return []error{err}
 	}
 	var errs []error
-	err := db.bolt.View(func(btx *bolt.Tx) error {
+	err := db.kvView(func(ktx kvTx) error {
 		for _, b := range allBuckets {
-			if btx.Bucket(b) == nil {
+			if ktx.Bucket(b) == nil {
 				errs = append(errs, fmt.Errorf("bucket %s is missing", b))
 			}
 		}
 		if len(errs) == 0 {
-			errs = (&Tx{tx: btx}).checkIndexes()
+			errs = db.kvTxOf(ktx).checkIndexes()
 		}
 		return nil
 	})
@@ -40,13 +38,15 @@ func (db *DB) Check() []error {
 		return []error{err}
 	}
 	var errs []error
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		for err := range btx.Check() {
-			errs = append(errs, err)
+	err := db.kvView(func(ktx kvTx) error {
+		if btx, ok := ktx.(boltTx); ok { // the file's pages (an etcd cluster checks its own)
+			for err := range btx.tx.Check() {
+				errs = append(errs, err)
+			}
 		}
-		t := &Tx{tx: btx}
+		t := db.kvTxOf(ktx)
 		for _, b := range allBuckets {
-			if btx.Bucket(b) == nil {
+			if ktx.Bucket(b) == nil {
 				errs = append(errs, fmt.Errorf("bucket %s is missing", b))
 			}
 		}
@@ -152,7 +152,7 @@ func (t *Tx) checkIndexes() []error {
 		}
 		return nil
 	})
-	if n := t.b(bucketUserEmail).Stats().KeyN; n != emails {
+	if n := t.b(bucketUserEmail).KeyN(); n != emails {
 		bad("e-mail index has %d entries for %d users", n, emails)
 	}
 	gotCounts := 0
@@ -187,7 +187,7 @@ func (t *Tx) checkIndexes() []error {
 		}
 		return nil
 	})
-	if a, b := t.b(bucketMembers).Stats().KeyN, t.b(bucketTenantUsers).Stats().KeyN; a != b {
+	if a, b := t.b(bucketMembers).KeyN(), t.b(bucketTenantUsers).KeyN(); a != b {
 		bad("%d memberships but %d tenant entries", a, b)
 	}
 	_ = t.b(bucketInvites).ForEach(func(k, v []byte) error {
@@ -212,7 +212,7 @@ func (t *Tx) checkIndexes() []error {
 		return nil
 	})
 	for _, idx := range [][]byte{bucketInviteToken, bucketTenantInvite} {
-		if a, b := t.b(bucketInvites).Stats().KeyN, t.b(idx).Stats().KeyN; a != b {
+		if a, b := t.b(bucketInvites).KeyN(), t.b(idx).KeyN(); a != b {
 			bad("%d invitations but %d entries in %s", a, b, idx)
 		}
 	}

@@ -30,9 +30,11 @@ var (
 	ErrChainBroken = errors.New("the audit log's hash chain is broken")
 )
 
-// DB is an open Gatehouse database.
+// DB is an open Gatehouse database: the data folder's bbolt file, or an
+// etcd cluster (OpenEtcd).
 type DB struct {
 	bolt     *bolt.DB
+	etcd     *etcdEngine // set instead of bolt for a cluster
 	path     string
 	auditKey []byte // keys the audit hash chain (Options.AuditKey)
 	rerun    bool
@@ -45,6 +47,7 @@ type DB struct {
 	closeOnce sync.Once
 	checked   chan struct{} // closed when the first background check is done
 	strings   stringCache   // the audit log's string table, as read transactions found it
+	leading   atomic.Bool   // this node runs the elected jobs (RunElected)
 	checker   sync.WaitGroup
 }
 
@@ -151,7 +154,7 @@ func (db *DB) KeyStored() bool { return db.keyOK }
 // migrationsPending reports whether Open will migrate the file.
 func (db *DB) migrationsPending(list []migration) bool {
 	var v uint64
-	err := db.bolt.View(func(tx *bolt.Tx) (err error) { v, err = schemaVersion(tx); return err })
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) { v, err = schemaVersion(boltTx{tx}); return err })
 	return err != nil || v != uint64(len(list))
 }
 
@@ -171,11 +174,11 @@ func (db *DB) gate() error {
 // linked: in that order, so a wrong key never touches the chain.
 func (db *DB) prepare(opt Options, list []migration) error {
 	if opt.CheckKey != nil {
-		err := db.bolt.View(func(btx *bolt.Tx) error {
-			if v, err := schemaVersion(btx); err != nil || v == 0 {
+		err := db.kvView(func(ktx kvTx) error {
+			if v, err := schemaVersion(ktx); err != nil || v == 0 {
 				return err // a new database: nothing sealed yet
 			}
-			stored, err := opt.CheckKey(db.tx(btx))
+			stored, err := opt.CheckKey(db.kvTxOf(ktx))
 			db.keyOK = stored && err == nil
 			return err
 		})
@@ -183,10 +186,26 @@ func (db *DB) prepare(opt Options, list []migration) error {
 			return err
 		}
 	}
-	if err := migrate(db.bolt, list, db.auditKey); err != nil {
+	if err := migrate(db, list, db.auditKey); err != nil {
 		return err
 	}
-	return db.bolt.View(func(btx *bolt.Tx) error { return db.tx(btx).checkChainLinked() })
+	return db.kvView(func(ktx kvTx) error { return db.kvTxOf(ktx).checkChainLinked() })
+}
+
+// kvView and kvUpdate run fn in a transaction of whichever engine holds
+// the database, below the gate and the damage checks (Open uses them).
+func (db *DB) kvView(fn func(kvTx) error) error {
+	if db.etcd != nil {
+		return db.etcd.view(fn)
+	}
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(boltTx{btx}) })
+}
+
+func (db *DB) kvUpdate(fn func(kvTx) error) error {
+	if db.etcd != nil {
+		return db.etcd.update(fn)
+	}
+	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(boltTx{btx}) })
 }
 
 // checkUnlessInUse is checkBeforeOpen for a file another Gatehouse may
@@ -246,6 +265,9 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	db.checker.Wait()
+	if db.etcd != nil {
+		return db.etcd.close()
+	}
 	return db.bolt.Close()
 }
 
@@ -257,6 +279,9 @@ func (db *DB) Update(fn func(tx *Tx) error) (err error) {
 	}
 	if err := db.Damaged(); err != nil {
 		return err
+	}
+	if db.etcd != nil {
+		return db.etcd.update(db.kvManaged(fn))
 	}
 	defer db.recoverDamage(&err)
 	db.rehearse(fn)
@@ -273,7 +298,14 @@ func (db *DB) rehearse(fn func(tx *Tx) error) {
 	}
 }
 
-func (db *DB) tx(btx *bolt.Tx) *Tx { return &Tx{tx: btx, auditKey: db.auditKey, strings: &db.strings} }
+func (db *DB) tx(btx *bolt.Tx) *Tx { return db.kvTxOf(boltTx{btx}) }
+
+func (db *DB) kvTxOf(ktx kvTx) *Tx { return &Tx{tx: ktx, auditKey: db.auditKey, strings: &db.strings} }
+
+// kvManaged wraps fn for the etcd engine (which rehearses closures itself).
+func (db *DB) kvManaged(fn func(tx *Tx) error) func(kvTx) error {
+	return func(ktx kvTx) error { return fn(db.kvTxOf(ktx)) }
+}
 
 // managed wraps fn for bbolt: a panic raised by bbolt on a damaged page
 // inside fn becomes ErrDamaged, and the transaction rolls back.
@@ -295,6 +327,9 @@ func (db *DB) Batch(fn func(tx *Tx) error) (err error) {
 	if err := db.Damaged(); err != nil {
 		return err
 	}
+	if db.etcd != nil {
+		return db.etcd.batch(db.kvManaged(fn))
+	}
 	defer db.recoverDamage(&err)
 	db.rehearse(fn)
 	return db.bolt.Batch(db.managed(fn))
@@ -302,12 +337,22 @@ func (db *DB) Batch(fn func(tx *Tx) error) (err error) {
 
 // Writes is how many pages write transactions have written to the file
 // since it was opened: what a flood costs the disk.
-func (db *DB) Writes() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite() }
+// On a cluster, it is how many keys this node's commits wrote.
+func (db *DB) Writes() int64 {
+	if db.etcd != nil {
+		return db.etcd.written.Load()
+	}
+	st := db.bolt.Stats()
+	return st.TxStats.GetWrite()
+}
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) (err error) {
 	if err := db.gate(); err != nil {
 		return err
+	}
+	if db.etcd != nil {
+		return db.etcd.view(db.kvManaged(fn))
 	}
 	defer db.recoverDamage(&err)
 	return db.bolt.View(db.managed(fn))
@@ -315,32 +360,32 @@ func (db *DB) View(fn func(tx *Tx) error) (err error) {
 
 // Tx is a transaction with Gatehouse's queries.
 type Tx struct {
-	tx       *bolt.Tx
+	tx       kvTx
 	auditKey []byte
 	// read holds the buckets a read transaction has opened: bbolt looks a
 	// bucket up in the root afresh each time outside write transactions
 	// (a microsecond; a users page asks for one per row). Buckets cannot
 	// come or go in a read transaction, so the first answer stands.
-	read map[string]*bolt.Bucket
+	read map[string]kvBucket
 	// strings is the database's cache of the audit string table.
 	strings *stringCache
 }
 
-func (t *Tx) b(name []byte) *bolt.Bucket {
+func (t *Tx) b(name []byte) kvBucket {
 	if !t.tx.Writable() {
 		if b, ok := t.read[string(name)]; ok {
 			return b
 		}
 		b := t.tx.Bucket(name)
 		if t.read == nil {
-			t.read = make(map[string]*bolt.Bucket, 8)
+			t.read = make(map[string]kvBucket, 8)
 		}
 		t.read[string(name)] = b
 		return b
 	}
 	b := t.tx.Bucket(name)
 	if fill, ok := fillPercent[string(name)]; ok && b != nil {
-		b.FillPercent = fill
+		b.SetFillPercent(fill)
 	}
 	return b
 }

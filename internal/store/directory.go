@@ -11,7 +11,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -128,7 +127,7 @@ var ErrBadCursor = errors.New("bad cursor")
 // seekExclusive positions c on the first key of tenant's range after start
 // (exclusive) in the walking direction; with no start, at the range's end
 // the walk begins from.
-func seekExclusive(c *bolt.Cursor, tenant uint64, start []byte, descending bool) ([]byte, []byte) {
+func seekExclusive(c kvCursor, tenant uint64, start []byte, descending bool) ([]byte, []byte) {
 	if start == nil {
 		start = u64(tenant + 1) // just past the tenant's range
 		if !descending {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func u64(v uint64) []byte {
@@ -68,7 +66,7 @@ func unmarshal(key, raw []byte, v any) error {
 // dead reports, and deletes them once the walk is over (bbolt forbids
 // writing under a live cursor). It returns the last key walked, or nil when
 // the bucket has no more.
-func sweep(b *bolt.Bucket, after []byte, max int, dead func(k, v []byte) (bool, error), del func(k []byte) error) ([]byte, int, error) {
+func sweep(b kvBucket, after []byte, max int, dead func(k, v []byte) (bool, error), del func(k []byte) error) ([]byte, int, error) {
 	c := b.Cursor()
 	k, v := c.First()
 	if after != nil {
@@ -103,9 +101,9 @@ func sweep(b *bolt.Bucket, after []byte, max int, dead func(k, v []byte) (bool, 
 // getter reads a bucket's values through one cursor: bbolt's Get makes a
 // new cursor (and its stack) each time, which shows on a walk that reads
 // hundreds of values.
-type getter struct{ c *bolt.Cursor }
+type getter struct{ c kvCursor }
 
-func newGetter(b *bolt.Bucket) getter { return getter{b.Cursor()} }
+func newGetter(b kvBucket) getter { return getter{b.Cursor()} }
 
 func (g getter) get(k []byte) []byte {
 	if got, v := g.c.Seek(k); bytes.Equal(got, k) {

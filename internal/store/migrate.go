@@ -3,8 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // A migration moves the database from schema version i to i+1, where i is
@@ -60,13 +58,13 @@ var (
 )
 
 // migrating reports whether a batched migration is under way.
-func migrating(tx *bolt.Tx) bool {
+func migrating(tx kvTx) bool {
 	b := tx.Bucket(bucketMeta)
 	return b != nil && b.Get(keyMigrating) != nil
 }
 
 // schemaVersion is the database's layout version, 0 for a new file.
-func schemaVersion(tx *bolt.Tx) (uint64, error) {
+func schemaVersion(tx kvTx) (uint64, error) {
 	b := tx.Bucket(bucketMeta)
 	if b == nil {
 		return 0, nil
@@ -85,10 +83,10 @@ func schemaVersion(tx *bolt.Tx) (uint64, error) {
 // (or per batch of a batched step) so a crash leaves it at a whole
 // version or a resumable batch. auditKey links the audit chain in the
 // migration that introduces it.
-func migrate(db *bolt.DB, list []migration, auditKey []byte) error {
+func migrate(db *DB, list []migration, auditKey []byte) error {
 	var current uint64
 	var pending bool
-	err := db.View(func(tx *bolt.Tx) (err error) {
+	err := db.kvView(func(tx kvTx) (err error) {
 		current, err = schemaVersion(tx)
 		pending = migrating(tx)
 		return err
@@ -98,7 +96,7 @@ func migrate(db *bolt.DB, list []migration, auditKey []byte) error {
 	}
 	for {
 		var done bool
-		err := db.Update(func(tx *bolt.Tx) error {
+		err := db.kvUpdate(func(tx kvTx) error {
 			var err error
 			done, err = migrateStep(tx, list, auditKey)
 			return err
@@ -111,7 +109,7 @@ func migrate(db *bolt.DB, list []migration, auditKey []byte) error {
 
 // migrateStep runs the next migration, or the next batch of one, in tx.
 // It reports done when there is nothing left to run.
-func migrateStep(tx *bolt.Tx, list []migration, auditKey []byte) (done bool, err error) {
+func migrateStep(tx kvTx, list []migration, auditKey []byte) (done bool, err error) {
 	v, err := schemaVersion(tx)
 	if err != nil {
 		return false, err

@@ -34,7 +34,7 @@ func TestMigrationsRunForwardOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.bolt.View(func(tx *bolt.Tx) error {
-			if v, err := schemaVersion(tx); v != 2 || err != nil {
+			if v, err := schemaVersion(boltTx{tx}); v != 2 || err != nil {
 				t.Errorf("schema version %d (%v), want 2", v, err)
 			}
 			if string(tx.Bucket(bucketSettings).Get([]byte("salutation"))) != `"hello"` {
@@ -114,7 +114,7 @@ func TestBatchedMigrationsResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Update(func(tx *bolt.Tx) error { _, err := migrateStep(tx, newer, nil); return err }); err != nil {
+	if err := b.Update(func(tx *bolt.Tx) error { _, err := migrateStep(boltTx{tx}, newer, nil); return err }); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -126,8 +126,8 @@ func TestBatchedMigrationsResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.bolt.View(func(tx *bolt.Tx) error {
-			if v, _ := schemaVersion(tx); v != 2 || migrating(tx) || readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))) != 3 {
-				t.Errorf("version %d, under way %v, counted %d", v, migrating(tx), readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))))
+			if v, _ := schemaVersion(boltTx{tx}); v != 2 || migrating(boltTx{tx}) || readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))) != 3 {
+				t.Errorf("version %d, under way %v, counted %d", v, migrating(boltTx{tx}), readU64(tx.Bucket(bucketSettings).Get([]byte("counted"))))
 			}
 			return nil
 		})

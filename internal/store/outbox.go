@@ -30,6 +30,11 @@ type Message struct {
 	Reason    string    `json:"reason,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	SentAt    time.Time `json:"sentAt"`
+	// ClaimedAt is set while a sender talks to the SMTP server about the
+	// message: recorded before the send and cleared with its result, so a
+	// sender that stops mid-send leaves a trace, and the next one does not
+	// send the message a second time.
+	ClaimedAt time.Time `json:"claimedAt"`
 }
 
 // Message returns the message with id, or nil.

@@ -62,7 +62,7 @@ func (t *Tx) UserByEmail(email string) (*User, error) {
 }
 
 // CountUsers returns the number of users.
-func (t *Tx) CountUsers() int { return t.b(bucketUsers).Stats().KeyN }
+func (t *Tx) CountUsers() int { return t.b(bucketUsers).KeyN() }
 
 var keySetUp = []byte("set_up")
 

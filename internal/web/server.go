@@ -60,6 +60,9 @@ type Config struct {
 	ExportUsers ExportUsers
 	// Backup streams an encrypted backup for POST /download/backup (optional).
 	Backup Backup
+	// Health answers GET /healthz (optional): what the node says of itself,
+	// and whether it can serve.
+	Health func() (status any, ok bool)
 	// BaseURL returns the configured start of links (optional): a Host or
 	// Origin naming it is accepted like the server's own addresses.
 	BaseURL func() (string, error)
@@ -124,6 +127,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.serveAPI(w, r)
+		return
+	}
+	if r.URL.Path == "/healthz" && s.cfg.Health != nil {
+		status, ok := s.cfg.Health()
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(status)
 		return
 	}
 	if r.URL.Path == "/download/audit" && s.cfg.Export != nil {

@@ -14,9 +14,20 @@ import (
 // twice (the first time rolled back), as bbolt's Batch may run it, so a
 // closure with effects outside its transaction fails the test. On cleanup
 // it runs the full consistency check and fails the test on any problem.
+//
+// With GATEHOUSE_TEST_ENGINE=etcd the database is a fresh prefix of a
+// three-member etcd cluster started once for the test binary (Engine).
 func Open(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := store.Open(tb.TempDir(), store.Options{LockTimeout: 100 * time.Millisecond, RerunWrites: true, AuditKey: []byte("test audit chain key")})
+	opt := store.Options{LockTimeout: 100 * time.Millisecond, RerunWrites: true, AuditKey: []byte("test audit chain key")}
+	var db *store.DB
+	var err error
+	if Engine() == "etcd" {
+		c := SharedCluster(tb)
+		db, err = store.OpenEtcd(store.EtcdConfig{Endpoints: c.Endpoints(), Prefix: NewPrefix()}, opt)
+	} else {
+		db, err = store.Open(tb.TempDir(), opt)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
