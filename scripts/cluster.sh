@@ -2,7 +2,7 @@
 # make cluster: a local Gatehouse cluster in one command — three etcd
 # members and two Gatehouse nodes (gatehouse serve --etcd) on loopback,
 # each with its own folder under $CLUSTER_DIR (default build/cluster). It
-# builds the pinned etcd server with go install (from the Go module proxy,
+# builds the pinned etcd server (tools/etcd, from the Go module proxy,
 # once), prints the URLs, and stops everything it started, by PID, on
 # Ctrl-C or when any of them exits.
 #   scripts/cluster.sh build/bin/gatehouse
@@ -14,14 +14,13 @@ BASE=${CLUSTER_PORT:-23790}
 mkdir -p "$DIR"
 DIR=$(realpath "$DIR")
 
-GOBIN_DIR=$(go env GOPATH)/bin
-ETCD="$GOBIN_DIR/etcd-$ETCD_VERSION"
+# The pinned server, built from the Go module proxy by tools/etcd (a module
+# of its own: etcd's own go.mod has replace directives, so a plain
+# "go install go.etcd.io/etcd/server/v3@v3.7.3" is refused).
+ETCD=$(realpath build/bin)/etcd-$ETCD_VERSION
 if [ ! -x "$ETCD" ]; then
-  echo "Building etcd $ETCD_VERSION (go install go.etcd.io/etcd/server/v3@$ETCD_VERSION, once)…"
-  tmp=$(mktemp -d)
-  GOBIN="$tmp" go install "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  mv "$tmp"/* "$ETCD"
-  rmdir "$tmp"
+  echo "Building etcd $ETCD_VERSION (tools/etcd, once)…"
+  (cd tools/etcd && go build -o "$ETCD" .)
 fi
 
 pids=()
