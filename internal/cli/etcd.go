@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -49,17 +50,22 @@ func (f *flags) clusterConfig(env *Env) (*store.EtcdConfig, error) {
 		}
 		return nil, nil
 	}
-	cfg := &store.EtcdConfig{Prefix: *f.etcd.prefix}
+	cfg := &store.EtcdConfig{Prefix: store.NormalPrefix(*f.etcd.prefix)}
 	for _, e := range strings.Split(list, ",") {
 		e = strings.TrimSpace(e)
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
 			return nil, usagef("--etcd: %q is not an endpoint; write each as https://HOST:PORT (or http:// on loopback)", e)
 		}
+		// Every secret at rest, hashed or sealed, crosses this link: plain
+		// HTTP only where it cannot leave the machine.
+		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			return nil, usagef("--etcd: %q is plain HTTP to another machine; use https:// (with --etcd-ca, --etcd-cert, --etcd-key) — plain HTTP is for loopback only", e)
+		}
 		cfg.Endpoints = append(cfg.Endpoints, e)
 	}
-	if !strings.HasPrefix(cfg.Prefix, "/") || strings.ContainsAny(cfg.Prefix, "\x00 ") {
-		return nil, usagef("--etcd-prefix must start with / and hold no spaces, for example /gatehouse/")
+	if !strings.HasPrefix(cfg.Prefix, "/") || cfg.Prefix == "/" || strings.ContainsAny(cfg.Prefix, "\x00 ") {
+		return nil, usagef("--etcd-prefix must start with /, name a folder of the key space (not / itself) and hold no spaces, for example /gatehouse/")
 	}
 	if (*f.etcd.cert == "") != (*f.etcd.key == "") {
 		return nil, usagef("--etcd-cert and --etcd-key go together")
@@ -73,6 +79,14 @@ func (f *flags) clusterConfig(env *Env) (*store.EtcdConfig, error) {
 		cfg.TLS = tlsCfg
 	}
 	return cfg, nil
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // refuseCluster is the answer of commands that work on a data folder only.

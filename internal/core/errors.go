@@ -55,11 +55,13 @@ func fieldRefusal(field, message string) *Error {
 }
 
 var (
-	errDamaged   = &Error{Code: Damaged, Message: "The database is damaged — restore from a backup."}
-	errContended = &Error{Code: Unavailable, Message: "Gatehouse is very busy: other servers kept saving first. Nothing was changed; try again."}
-	errNoQuorum  = &Error{Code: Unavailable, Message: "The cluster has no quorum: Gatehouse cannot read or write until enough of its etcd members answer again. Nothing was changed; try again shortly."}
-	errSignedOut = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
-	errForbidden = &Error{Code: Forbidden, Message: "Your role does not allow this."}
+	errDamaged        = &Error{Code: Damaged, Message: "The database is damaged — restore from a backup."}
+	errUnknownOutcome = &Error{Code: Unavailable, Message: "The cluster stopped answering while this was being saved: it may or may not have been saved. Check before trying again."}
+	errTooLarge       = &Error{Code: Unavailable, Message: "This change is larger than the etcd cluster accepts in one transaction. Nothing was changed; ask the administrator to raise the cluster's --max-txn-ops and --max-request-bytes (see the README)."}
+	errContended      = &Error{Code: Unavailable, Message: "Gatehouse is very busy: other servers kept saving first. Nothing was changed; try again."}
+	errNoQuorum       = &Error{Code: Unavailable, Message: "The cluster has no quorum: Gatehouse cannot read or write until enough of its etcd members answer again. Nothing was changed; try again shortly."}
+	errSignedOut      = &Error{Code: Unauthenticated, Message: "Your session has ended. Please sign in again."}
+	errForbidden      = &Error{Code: Forbidden, Message: "Your role does not allow this."}
 )
 
 // AsError returns err as an *Error; anything else becomes an Internal error
@@ -77,6 +79,12 @@ func AsError(err error) *Error {
 	}
 	if errors.Is(err, store.ErrContended) {
 		return errContended
+	}
+	if errors.Is(err, store.ErrUnknownOutcome) {
+		return errUnknownOutcome
+	}
+	if errors.Is(err, store.ErrTooLarge) {
+		return errTooLarge
 	}
 	return &Error{Code: Internal, Message: "Something went wrong on our side. Please try again; if it keeps happening, check the Gatehouse log."}
 }

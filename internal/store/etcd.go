@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -62,6 +63,17 @@ var ErrUnavailable = errors.New("the etcd cluster does not answer (it has no quo
 // grows with the tries, so that no node starves another.
 const maxConflicts = 200
 
+// ErrNodeClosing: the database was closed while a transaction waited.
+var ErrNodeClosing = fmt.Errorf("%w: this node is shutting down", ErrUnavailable)
+
+// ErrUnknownOutcome: the cluster stopped answering while a write was
+// committing, and whether it was saved cannot be known yet.
+var ErrUnknownOutcome = errors.New("the etcd cluster stopped answering during the write: it may or may not have been saved")
+
+// ErrTooLarge: one use case wrote more than the cluster takes in one
+// transaction. Nothing was written.
+var ErrTooLarge = errors.New("the write is larger than the etcd cluster accepts in one transaction")
+
 // ErrContended: other nodes kept committing first for as long as a write
 // may wait. Nothing was written.
 var ErrContended = errors.New("the cluster is too busy: other nodes kept writing first; nothing was changed")
@@ -101,13 +113,20 @@ type etcdEngine struct {
 	outboxKeys []byte
 }
 
+// NormalPrefix is the prefix as the engine uses it: the default when
+// empty, and ending with a slash.
+func NormalPrefix(p string) string {
+	if p == "" {
+		p = DefaultEtcdPrefix
+	}
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
 func openEtcdEngine(cfg EtcdConfig, rerun bool) (*etcdEngine, error) {
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultEtcdPrefix
-	}
-	if !strings.HasSuffix(cfg.Prefix, "/") {
-		cfg.Prefix += "/"
-	}
+	cfg.Prefix = NormalPrefix(cfg.Prefix)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
@@ -135,16 +154,21 @@ func openEtcdEngine(cfg EtcdConfig, rerun bool) (*etcdEngine, error) {
 	return e, nil
 }
 
+// maxRecv is the largest answer the client takes: above any member's
+// --max-request-bytes, since a watch that fell behind is sent in fragments
+// of up to that size each (README: keep it at most 64 MiB).
+const maxRecv = 256 << 20
+
 // NewEtcdClient dials the cluster as the engine does: its own log kept
 // quiet (errors reach the caller), requests up to 64 MiB (a use case's
 // keys commit in one transaction; the members' --max-request-bytes bounds
-// what they accept).
+// what they accept), answers up to maxRecv.
 func NewEtcdClient(cfg EtcdConfig) (*clientv3.Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
 	return clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: cfg.TLS, DialTimeout: cfg.Timeout, Logger: quietLogger(),
-		MaxCallSendMsgSize: 64 << 20, MaxCallRecvMsgSize: 64 << 20})
+		MaxCallSendMsgSize: 64 << 20, MaxCallRecvMsgSize: maxRecv})
 }
 
 func (e *etcdEngine) closeClient() {
@@ -201,7 +225,7 @@ func (e *etcdEngine) load() (int64, error) {
 			if string(local) == "c" {
 				commitMod, commitN = kv.ModRevision, readU64(kv.Value)
 			}
-			if isElection(local) {
+			if !ours(local) {
 				continue
 			}
 			tree.ReplaceOrInsert(kvItem{bytes.Clone(local), nonNil(kv.Value)})
@@ -226,16 +250,57 @@ func nonNil(v []byte) []byte {
 	return v
 }
 
-func isElection(local []byte) bool { return bytes.HasPrefix(local, []byte("e/")) }
+// ours reports whether a local key is one of this engine's forms (see the
+// package comment above): a key under a nested prefix — another database
+// at prefix + "b/…", say — or an election key is none, and is not data.
+func ours(local []byte) bool {
+	if len(local) == 1 {
+		return local[0] == 'c'
+	}
+	if len(local) < 2 {
+		return false
+	}
+	name := local[1:]
+	switch local[0] {
+	case 'b', 's':
+	case 'd':
+		i := bytes.IndexByte(name, 0)
+		if i < 0 {
+			return false
+		}
+		name = name[:i]
+	default:
+		return false
+	}
+	return validBucketName(name)
+}
+
+// validBucketName: bucket names are lower-case words with digits and
+// underscores (users_v1), never a slash.
+func validBucketName(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // watch applies the cluster's changes to the replica from rev+1 on. A
 // watch cut (a lost leader, a member gone) resumes from the last revision
 // applied; one that fell behind a compaction reloads the replica.
 func (e *etcdEngine) watch(ctx context.Context, rev int64) {
 	defer close(e.watched)
+	failures := 0
 	for ctx.Err() == nil {
 		compacted := false
-		wch := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+		from := rev
+		// Fragments: a watch that fell behind gets up to a thousand
+		// revisions at once, which must not exceed what the client takes.
+		wch := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithFragment())
 		for resp := range wch {
 			if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
 				compacted = true
@@ -252,8 +317,16 @@ func (e *etcdEngine) watch(ctx context.Context, rev int64) {
 		if ctx.Err() != nil {
 			break
 		}
+		if rev == from {
+			failures++
+		} else {
+			failures = 0
+		}
 		time.Sleep(50 * time.Millisecond)
-		if compacted {
+		// A watch that keeps ending where it began cannot catch up: load
+		// the prefix afresh, as after a compaction.
+		if compacted || failures >= 5 {
+			failures = 0
 			if r, err := e.load(); err == nil {
 				rev = r
 				e.mu.Lock()
@@ -273,7 +346,7 @@ func (e *etcdEngine) apply(events []*clientv3.Event) {
 	defer e.mu.Unlock()
 	for _, ev := range events {
 		local := ev.Kv.Key[len(e.prefix):]
-		if isElection(local) {
+		if !ours(local) {
 			continue
 		}
 		if ev.Type == clientv3.EventTypeDelete {
@@ -301,7 +374,7 @@ func (e *etcdEngine) snapshot() (*btree.BTreeG[kvItem], int64, uint64, error) {
 	defer e.mu.Unlock()
 	for e.commitMod < want {
 		if e.watchErr != nil {
-			return nil, 0, 0, errors.New("the database is closed")
+			return nil, 0, 0, ErrNodeClosing
 		}
 		if time.Now().After(deadline) {
 			return nil, 0, 0, unavailable(errors.New("this node's copy did not catch up with the cluster"))
@@ -320,13 +393,20 @@ func waitFor(c *sync.Cond, d time.Duration) {
 
 // waitApplied waits until the replica holds the commit of mod revision rev
 // (after this node's own commit, so that its next read sees it).
-func (e *etcdEngine) waitApplied(rev int64) {
+func (e *etcdEngine) waitApplied(rev int64) error {
 	deadline := time.Now().Add(e.timeout)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for e.commitMod < rev && e.watchErr == nil && time.Now().Before(deadline) {
+	for e.commitMod < rev {
+		if e.watchErr != nil {
+			return ErrNodeClosing
+		}
+		if time.Now().After(deadline) {
+			return unavailable(errors.New("this node's copy did not catch up with the cluster"))
+		}
 		waitFor(e.changed, 50*time.Millisecond)
 	}
+	return nil
 }
 
 func (e *etcdEngine) view(fn func(kvTx) error) error {
@@ -339,7 +419,9 @@ func (e *etcdEngine) view(fn func(kvTx) error) error {
 
 // update runs fn alone in one write transaction.
 func (e *etcdEngine) update(fn func(kvTx) error) error {
-	return e.runGroup([]*writeCall{{fn: fn}})[0]
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	return result(e.runCalls([]*writeCall{{fn: fn}})[0])
 }
 
 // writeGroup is write calls committed together (Batch), as bbolt's Batch
@@ -353,6 +435,31 @@ type writeGroup struct {
 type writeCall struct {
 	fn   func(kvTx) error
 	done chan error
+}
+
+// callPanic carries a call's panic to its caller's goroutine, where it is
+// raised again (a panic in a grouped call must not end the process).
+type callPanic struct{ value any }
+
+func (p *callPanic) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// run runs the call's closure, turning a panic into a callPanic.
+func (c *writeCall) run(tx kvTx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &callPanic{r}
+		}
+	}()
+	return c.fn(tx)
+}
+
+// result is what a caller gets back: a panic is raised again.
+func result(err error) error {
+	var p *callPanic
+	if errors.As(err, &p) {
+		panic(p.value)
+	}
+	return err
 }
 
 // batchDelay is how long a lone write waits for company, and batchMax the
@@ -380,7 +487,7 @@ func (e *etcdEngine) batch(fn func(kvTx) error) error {
 	} else {
 		e.bmu.Unlock()
 	}
-	return <-c.done
+	return result(<-c.done)
 }
 
 func (e *etcdEngine) flush(g *writeGroup) {
@@ -393,13 +500,24 @@ func (e *etcdEngine) flush(g *writeGroup) {
 }
 
 func (e *etcdEngine) commitGroup(g *writeGroup) {
-	results := e.runGroup(g.calls)
+	e.writeMu.Lock()
+	results := e.runCalls(g.calls)
+	if len(g.calls) > 1 {
+		// A group the cluster finds too large, together, is committed a
+		// call at a time: each may fit alone.
+		for i := range results {
+			if errors.Is(results[i], ErrTooLarge) {
+				results[i] = e.runCalls(g.calls[i : i+1])[0]
+			}
+		}
+	}
+	e.writeMu.Unlock()
 	for i, c := range g.calls {
 		c.done <- results[i]
 	}
 }
 
-// runGroup runs the calls in one write transaction, again from a newer
+// runCalls runs the calls in one write transaction, again from a newer
 // snapshot after a conflict, and returns each call's result.
 //
 // A write transaction starts from the replica as it is, without asking the
@@ -408,9 +526,10 @@ func (e *etcdEngine) commitGroup(g *writeGroup) {
 // replica has the commit that beat it. Calls that wrote nothing are
 // confirmed by one linearizable read of the commit key instead (their
 // answers, "no such user" say, must not come from a stale copy).
-func (e *etcdEngine) runGroup(calls []*writeCall) []error {
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
+//
+// The caller holds writeMu: this node's write transactions run one at a
+// time.
+func (e *etcdEngine) runCalls(calls []*writeCall) []error {
 	results := make([]error, len(calls))
 	fail := func(err error) []error {
 		for i := range results {
@@ -426,10 +545,10 @@ func (e *etcdEngine) runGroup(calls []*writeCall) []error {
 		tx := &etcdTx{tree: tree, writable: true, ops: map[string]*kvOp{}}
 		for i, c := range calls {
 			if e.rerun { // tests: a closure must be safe to run twice
-				_ = c.fn(tx.child())
+				_ = c.run(tx.child())
 			}
 			child := tx.child()
-			if results[i] = c.fn(child); results[i] == nil {
+			if results[i] = c.run(child); results[i] == nil {
 				tx.adopt(child)
 			}
 		}
@@ -446,7 +565,9 @@ func (e *etcdEngine) runGroup(calls []*writeCall) []error {
 			return fail(err)
 		}
 		if ok {
-			e.waitApplied(rev) // this node's next transaction reads its own writes
+			if err := e.waitApplied(rev); err != nil { // this node's next transaction reads its own writes
+				return fail(err)
+			}
 			return results
 		}
 		if attempt == maxConflicts || time.Now().After(deadline) {
@@ -458,7 +579,9 @@ func (e *etcdEngine) runGroup(calls []*writeCall) []error {
 		if rev, err = e.latestCommit(); err != nil {
 			return fail(err)
 		}
-		e.waitApplied(rev)
+		if err := e.waitApplied(rev); err != nil {
+			return fail(err)
+		}
 	}
 }
 
@@ -477,7 +600,11 @@ func (e *etcdEngine) latestCommit() (int64, error) {
 }
 
 // commit writes tx's changes if the commit key is still at commitMod. It
-// reports whether it committed, and at which revision.
+// reports whether it committed, and at which revision. The commit key's
+// new value carries a token of this commit, so that a commit whose answer
+// was lost (a timeout, a dropped connection) is settled by reading the key:
+// ours, committed; still at commitMod or another's, not committed (only one
+// commit can follow commitMod); unreadable, ErrUnknownOutcome.
 func (e *etcdEngine) commit(tx *etcdTx, commitMod int64, commitN uint64) (bool, int64, error) {
 	if len(tx.ops) == 0 {
 		return true, 0, nil // read only: nothing to order
@@ -490,18 +617,53 @@ func (e *etcdEngine) commit(tx *etcdTx, commitMod int64, commitN uint64) (bool, 
 			ops = append(ops, clientv3.OpPut(e.prefix+k, string(op.val)))
 		}
 	}
-	ops = append(ops, clientv3.OpPut(e.prefix+"c", string(u64(commitN+1))))
+	token := make([]byte, 16)
+	crand.Read(token)
+	value := string(u64(commitN+1)) + string(token)
+	ops = append(ops, clientv3.OpPut(e.prefix+"c", value))
 	cmp := clientv3.Compare(clientv3.ModRevision(e.prefix+"c"), "=", commitMod)
 	ctx, cancel := e.ctx()
 	resp, err := e.cli.Txn(ctx).If(cmp).Then(ops...).Commit()
 	cancel()
 	if err != nil {
-		return false, 0, txnError(err, len(ops))
+		if tooLarge(err) {
+			return false, 0, txnError(err, len(ops))
+		}
+		return e.settle(value, commitMod, err)
 	}
 	if resp.Succeeded {
 		e.written.Add(int64(len(ops)))
 	}
 	return resp.Succeeded, resp.Header.Revision, nil
+}
+
+// settle finds out whether a commit whose answer was lost happened. The
+// commit key holding our token: committed. Another's: not (only one commit
+// can follow commitMod). Not moved: the lost request may still reach the
+// leader and succeed, so settle fences it off with a commit of the key
+// alone; once that succeeds ours can never commit.
+func (e *etcdEngine) settle(value string, commitMod int64, cause error) (bool, int64, error) {
+	token := make([]byte, 16)
+	for try := 0; try < 5; try++ {
+		crand.Read(token)
+		fence := value[:8] + string(token)
+		ctx, cancel := e.ctx()
+		resp, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(e.prefix+"c"), "=", commitMod)).
+			Then(clientv3.OpPut(e.prefix+"c", fence)).Else(clientv3.OpGet(e.prefix + "c")).Commit()
+		cancel()
+		if err != nil {
+			continue
+		}
+		if resp.Succeeded {
+			return false, 0, unavailable(cause) // fenced off: nothing of ours was written
+		}
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) > 0 && string(kvs[0].Value) == value {
+			return true, kvs[0].ModRevision, nil
+		}
+		return false, 0, nil // another commit came first: a conflict, run again
+	}
+	return false, 0, fmt.Errorf("%w (%v)", ErrUnknownOutcome, cause)
 }
 
 // txnError explains a refused transaction: too big for the cluster's
@@ -510,10 +672,15 @@ func txnError(err error, ops int) error {
 	if err == nil {
 		return nil
 	}
-	if strings.Contains(err.Error(), "too many operations") || strings.Contains(err.Error(), "request is too large") {
-		return fmt.Errorf("the write is larger than the etcd cluster accepts in one transaction (%d keys): start its members with --max-txn-ops and --max-request-bytes as the README says: %v", ops, err)
+	if tooLarge(err) {
+		return fmt.Errorf("%w (%d keys): start its members with --max-txn-ops and --max-request-bytes as the README says: %v", ErrTooLarge, ops, err)
 	}
 	return unavailable(err)
+}
+
+func tooLarge(err error) bool {
+	return strings.Contains(err.Error(), "too many operations") || strings.Contains(err.Error(), "request is too large") ||
+		strings.Contains(err.Error(), "larger than max")
 }
 
 // etcdTx is a transaction over a clone of the replica.
@@ -585,7 +752,7 @@ func (t *etcdTx) Bucket(name []byte) kvBucket {
 }
 
 func (t *etcdTx) CreateBucketIfNotExists(name []byte) (kvBucket, error) {
-	if len(name) == 0 || bytes.IndexByte(name, 0) >= 0 {
+	if !validBucketName(name) {
 		return nil, fmt.Errorf("bad bucket name %q", name)
 	}
 	if !t.has(bucketMark(name)) {
@@ -670,69 +837,102 @@ func (b *etcdBucket) SetFillPercent(float64) {}
 
 // etcdCursor walks a bucket of the clone; each move is a search of the
 // tree from the current key, so writes between moves are seen, as in bbolt.
+// It also keeps bbolt's place off the ends (the store's walks rely on
+// some of it; a test compares every sequence of moves with bbolt's): a Next
+// off the end stays on the last key, so Prev then gives the one before it;
+// a Seek past the end stands after the last key, so Prev gives the last; a
+// Prev off the start stays on the first key, so Next gives the second.
 type etcdCursor struct {
 	b   *etcdBucket
-	cur []byte // the full key the cursor is on; nil: off either end
+	cur []byte // the full key the cursor stands on; nil: none (after a Seek past the end, or empty)
+	off int    // +1: ran off the end; -1: ran off the start; 0: on cur
 }
 
-func (c *etcdCursor) land(it kvItem, ok bool) ([]byte, []byte) {
-	if !ok || !bytes.HasPrefix(it.key, c.b.prefix) {
+func (c *etcdCursor) out(it kvItem) ([]byte, []byte) { return it.key[len(c.b.prefix):], it.val }
+
+// find returns the first item at (inclusive) or after from, ascending, or
+// at or before from, descending, within the bucket.
+func (c *etcdCursor) find(from []byte, inclusive, ascending bool) (kvItem, bool) {
+	var found kvItem
+	ok := false
+	visit := func(it kvItem) bool {
+		if !inclusive && bytes.Equal(it.key, from) {
+			return true
+		}
+		found, ok = it, bytes.HasPrefix(it.key, c.b.prefix)
+		return false
+	}
+	if ascending {
+		c.b.tx.tree.AscendGreaterOrEqual(kvItem{key: from}, visit)
+	} else {
+		c.b.tx.tree.DescendLessOrEqual(kvItem{key: from}, visit)
+	}
+	return found, ok
+}
+
+// jump moves to the first (or last) key, or to none in an empty bucket.
+func (c *etcdCursor) jump(first bool) ([]byte, []byte) {
+	var it kvItem
+	var ok bool
+	if first {
+		it, ok = c.find(c.b.prefix, true, true)
+	} else {
+		end := bytes.Clone(c.b.prefix)
+		end[len(end)-1] = 1 // "d" + name + 1: just past the bucket
+		it, ok = c.find(end, false, false)
+	}
+	c.off = 0
+	if !ok {
 		c.cur = nil
 		return nil, nil
 	}
 	c.cur = it.key
-	return it.key[len(c.b.prefix):], it.val
+	return c.out(it)
 }
 
-// first returns the first item at or after key (inclusive) or after it.
-func (c *etcdCursor) ascend(from []byte, inclusive bool) ([]byte, []byte) {
-	var found kvItem
-	ok := false
-	c.b.tx.tree.AscendGreaterOrEqual(kvItem{key: from}, func(it kvItem) bool {
-		if !inclusive && bytes.Equal(it.key, from) {
-			return true
-		}
-		found, ok = it, true
-		return false
-	})
-	return c.land(found, ok)
-}
+func (c *etcdCursor) First() ([]byte, []byte) { return c.jump(true) }
+func (c *etcdCursor) Last() ([]byte, []byte)  { return c.jump(false) }
 
-func (c *etcdCursor) descend(from []byte, inclusive bool) ([]byte, []byte) {
-	var found kvItem
-	ok := false
-	c.b.tx.tree.DescendLessOrEqual(kvItem{key: from}, func(it kvItem) bool {
-		if !inclusive && bytes.Equal(it.key, from) {
-			return true
-		}
-		found, ok = it, true
-		return false
-	})
-	return c.land(found, ok)
-}
-
-func (c *etcdCursor) First() ([]byte, []byte) { return c.ascend(c.b.prefix, true) }
-
-func (c *etcdCursor) Last() ([]byte, []byte) {
-	end := bytes.Clone(c.b.prefix)
-	end[len(end)-1] = 1 // "d" + name + 1: just past the bucket
-	return c.descend(end, false)
-}
-
-func (c *etcdCursor) Seek(seek []byte) ([]byte, []byte) { return c.ascend(c.b.key(seek), true) }
-
-func (c *etcdCursor) Next() ([]byte, []byte) {
-	if c.cur == nil {
+func (c *etcdCursor) Seek(seek []byte) ([]byte, []byte) {
+	it, ok := c.find(c.b.key(seek), true, true)
+	if !ok {
+		c.cur, c.off = nil, +1
 		return nil, nil
 	}
-	return c.ascend(c.cur, false)
+	c.cur, c.off = it.key, 0
+	return c.out(it)
+}
+
+func (c *etcdCursor) Next() ([]byte, []byte) {
+	if c.off > 0 || c.cur == nil {
+		return nil, nil
+	}
+	it, ok := c.find(c.cur, false, true)
+	if !ok {
+		c.off = +1 // stays on the last key
+		return nil, nil
+	}
+	c.cur, c.off = it.key, 0
+	return c.out(it)
 }
 
 func (c *etcdCursor) Prev() ([]byte, []byte) {
-	if c.cur == nil {
+	if c.off < 0 {
 		return nil, nil
 	}
-	return c.descend(c.cur, false)
+	if c.cur == nil {
+		if c.off > 0 { // after a Seek past the end
+			return c.Last()
+		}
+		return nil, nil
+	}
+	it, ok := c.find(c.cur, false, false)
+	if !ok {
+		c.off = -1 // stays on the first key
+		return nil, nil
+	}
+	c.cur, c.off = it.key, 0
+	return c.out(it)
 }
 
 // quietLogger keeps the etcd client's own log out of Gatehouse's: its
@@ -780,9 +980,7 @@ func (db *DB) Engine() string {
 
 // EtcdHolds reports whether the cluster holds any key under cfg.Prefix.
 func EtcdHolds(cfg EtcdConfig) (bool, error) {
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultEtcdPrefix
-	}
+	cfg.Prefix = NormalPrefix(cfg.Prefix)
 	cli, err := NewEtcdClient(cfg)
 	if err != nil {
 		return false, unavailable(err)

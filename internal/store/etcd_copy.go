@@ -186,6 +186,14 @@ func (e *etcdEngine) put(tx *etcdTx) error {
 	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	_, err := e.cli.Txn(ctx).Then(ops...).Commit()
-	return txnError(err, len(ops))
+	// Only while no node has made a database here: a node started on the
+	// prefix during the copy stops it rather than have its keys overwritten.
+	resp, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.Version(e.prefix+"c"), "=", 0)).Then(ops...).Commit()
+	if err != nil {
+		return txnError(err, len(ops))
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("a Gatehouse node started on the prefix %s during the copy", e.prefix)
+	}
+	return nil
 }
