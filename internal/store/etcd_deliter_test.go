@@ -34,7 +34,10 @@ func TestEtcdDeleteWhileIterating(t *testing.T) {
 			t.Logf("%s: ForEach counts %d in the tx", db.Engine(), n)
 			return nil
 		})
-		db.RawView(func(tx store.KVTx) error { t.Logf("%s: after commit KeyN %d", db.Engine(), tx.Bucket([]byte("del")).KeyN()); return nil })
+		db.RawView(func(tx store.KVTx) error {
+			t.Logf("%s: after commit KeyN %d", db.Engine(), tx.Bucket([]byte("del")).KeyN())
+			return nil
+		})
 		t.Logf("%s: visited %d of 2000, %d left", db.Engine(), visited, left)
 	}
 }
