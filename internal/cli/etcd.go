@@ -160,13 +160,12 @@ func runMigrate(env *Env, args []string) error {
 	if _, err := os.Stat(filepath.Join(*from, store.FileName)); err != nil {
 		return fmt.Errorf("there is no Gatehouse database in %s", *from)
 	}
-	env.cluster = nil
-	svc, db, closeDB, err := openFolder(env, *from)
+	env.cluster = nil // the source is the folder, whatever GATEHOUSE_ETCD says
+	_, db, closeDB, err := openFolder(env, *from)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	_ = svc
 	err = store.CopyToEtcd(db, *cfg, func(n int) { fmt.Fprintf(env.Stderr, "\rcopying… %d keys", n) })
 	fmt.Fprint(env.Stderr, "\r")
 	if err != nil {

@@ -27,7 +27,7 @@ func (e *etcdEngine) writeBoltCopy(path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: false})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return err
 	}
